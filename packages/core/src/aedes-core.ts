@@ -1,0 +1,331 @@
+/**
+ * The only module that imports aedes. It adapts aedes' callback hooks and
+ * events to CoreHooks (embedmq's own types), so moving to aedes 2.x (MQTT 5)
+ * means changing this file, not the broker.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Duplex } from 'node:stream'
+import { Aedes, type AedesPublishPacket, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes'
+import type { Limits } from './config/schema.js'
+import type { CoreHooks, PublishVerdict } from './core-hooks.js'
+import { FrameGuard } from './frame-guard.js'
+import type { ConnectionMeta } from './listeners/types.js'
+import type { MaybePromise } from './plugins/extensions.js'
+import { Session } from './session.js'
+import type { ClientInfo, ConnectInput, Message, QoS, SubscribeRequest } from './types.js'
+
+/** Where dropped publishes go: acknowledged as MQTT requires, delivered to no one. */
+export const SINK_TOPIC = '$embedmq/dropped'
+/** Topic prefixes clients may not publish to. */
+const RESERVED_PUBLISH_PREFIXES = ['$SYS/', '$embedmq/']
+const EMPTY = Buffer.alloc(0)
+
+function isThenable<T> (value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function'
+}
+
+/** Settles a MaybePromise into a callback, turning a throw or rejection into `onError`. */
+function settle<T> (compute: () => MaybePromise<T>, onValue: (value: T) => void, onError: (err: unknown) => void): void {
+  let value: MaybePromise<T>
+  try {
+    value = compute()
+  } catch (err) {
+    onError(err)
+    return
+  }
+  if (isThenable(value)) value.then(onValue, onError)
+  else onValue(value)
+}
+
+function toMessage (packet: { topic: string, payload: Buffer | string, qos: number, retain?: boolean }): Message {
+  return {
+    topic: packet.topic,
+    payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
+    qos: packet.qos as QoS,
+    retain: packet.retain === true
+  }
+}
+
+/** Checks inbound bytes of a raw socket before aedes' parser buffers them (see FrameGuard). */
+function guardReads (stream: Duplex, guard: FrameGuard): void {
+  const read = stream.read
+  stream.read = function guardedRead (this: Duplex, size?: number) {
+    const chunk: unknown = read.call(this, size)
+    if (Buffer.isBuffer(chunk)) {
+      const violation = guard.inspect(chunk)
+      if (violation !== undefined) {
+        this.destroy(new Error(violation))
+        return null
+      }
+    }
+    return chunk
+  } as typeof stream.read
+}
+
+class RefusedConnect extends Error {
+  constructor (readonly returnCode: number, message: string) { super(message) }
+}
+
+export interface AedesCoreOptions {
+  id?: string
+  limits: Limits
+  heartbeatIntervalMs: number
+  /** An aedes-persistence 11 store; in-memory when left out. */
+  persistence?: object
+  /** An mqemitter-compatible bus; in-process when left out. */
+  emitter?: object
+  hooks: CoreHooks
+}
+
+interface AedesPersistenceLike {
+  destroy?: () => unknown
+  createRetainedStream?: (pattern: string) => AsyncIterable<AedesPublishPacket>
+}
+
+export class AedesCore {
+  readonly #aedes: Aedes
+  readonly #sessions = new WeakMap<Client, Session>()
+  readonly #hooks: CoreHooks
+  readonly #maxPacketSize: number
+
+  private constructor (aedes: Aedes, options: AedesCoreOptions) {
+    this.#aedes = aedes
+    this.#hooks = options.hooks
+    this.#maxPacketSize = options.limits.maxPacketSize
+    this.#wireHooks(options.limits)
+    this.#wireEvents()
+  }
+
+  static async create (options: AedesCoreOptions): Promise<AedesCore> {
+    const aedes = await Aedes.createBroker({
+      ...(options.id === undefined ? {} : { id: options.id }),
+      ...(options.persistence === undefined ? {} : { persistence: options.persistence }),
+      ...(options.emitter === undefined ? {} : { mq: options.emitter }),
+      connectTimeout: options.limits.connectTimeoutMs,
+      heartbeatInterval: options.heartbeatIntervalMs,
+      maxClientsIdLength: options.limits.maxClientIdLength,
+      maxTopicLevels: options.limits.maxTopicLevels,
+      maxInflightInbound: options.limits.maxInflightInbound,
+      queueLimit: options.limits.queueLimit
+    })
+    return new AedesCore(aedes, options)
+  }
+
+  get id (): string { return this.#aedes.id }
+  get connectedClients (): number { return this.#aedes.connectedClients }
+
+  /** Hands an accepted connection to aedes. */
+  handle (stream: Duplex, meta: ConnectionMeta): void {
+    const session = new Session(meta)
+    if (meta.transport === 'tcp' || meta.transport === 'tls') guardReads(stream, new FrameGuard(this.#maxPacketSize))
+    const client = this.#aedes.handle(stream, meta.request)
+    this.#sessions.set(client, session)
+  }
+
+  /** Publishes as the broker itself (no client), e.g. from the host app. */
+  publish (message: Message): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#aedes.publish({
+        cmd: 'publish', topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain, dup: false
+      } as PublishPacket, (err?: Error) => { if (err) reject(err); else resolve() })
+    })
+  }
+
+  /**
+   * Calls `deliver` for every message matching `filter` (MQTT wildcards).
+   * Delivery never waits on `deliver`: a slow in-process subscriber cannot
+   * hold up routing. Topics starting with '$' are not matched by filters
+   * starting with a wildcard (MQTT-4.7.2-1).
+   */
+  async subscribe (filter: string, deliver: (message: Message) => void): Promise<() => Promise<void>> {
+    const wildcardFirst = filter.startsWith('+') || filter.startsWith('#')
+    const onPacket = (packet: AedesPublishPacket, cb: () => void): void => {
+      cb()
+      if (packet.topic.startsWith('$') && (wildcardFirst || packet.topic.startsWith(SINK_TOPIC))) return
+      deliver(toMessage(packet))
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.#aedes.subscribe(filter, onPacket, (err?: Error) => { if (err) reject(err); else resolve() })
+    })
+    return () => new Promise<void>((resolve) => { this.#aedes.unsubscribe(filter, onPacket, () => resolve()) })
+  }
+
+  /** Retained messages matching a filter, from the persistence. */
+  async * retained (filter: string): AsyncIterable<Message> {
+    const store = (this.#aedes as unknown as { persistence: AedesPersistenceLike }).persistence
+    if (!store.createRetainedStream) return
+    for await (const packet of store.createRetainedStream(filter)) yield toMessage(packet)
+  }
+
+  /** Connected clients with their sessions. */
+  * connected (): Iterable<{ session: Session, info: ClientInfo, writableLength: number }> {
+    for (const client of Object.values((this.#aedes as unknown as { clients: Record<string, Client> }).clients)) {
+      const session = this.#sessions.get(client)
+      if (!session || !client.connected) continue
+      const subs = (client as unknown as { subscriptions: Record<string, { qos: number }> }).subscriptions
+      yield {
+        session,
+        writableLength: client.conn.writableLength,
+        info: {
+          id: client.id,
+          ...(session.identity.username === undefined ? {} : { username: session.identity.username }),
+          transport: session.meta.transport,
+          listener: session.meta.listener,
+          ...(session.meta.remoteAddress === undefined ? {} : { remoteAddress: session.meta.remoteAddress }),
+          connectedAt: session.connectedAt,
+          clean: client.clean,
+          subscriptions: Object.entries(subs).map(([filter, s]) => ({ filter, qos: s.qos as QoS }))
+        }
+      }
+    }
+  }
+
+  /** Closes one client's connection (its will is published, as for any abrupt end). */
+  disconnect (clientId: string): Promise<boolean> {
+    const client = ((this.#aedes as unknown as { clients: Record<string, Client> }).clients)[clientId]
+    if (!client) return Promise.resolve(false)
+    return new Promise(resolve => client.close(() => resolve(true)))
+  }
+
+  /** Closes every client and the bus, then the persistence. */
+  async close (): Promise<void> {
+    await new Promise<void>(resolve => this.#aedes.close(() => resolve()))
+    const store = (this.#aedes as unknown as { persistence?: AedesPersistenceLike }).persistence
+    // persistence.destroy(cb) never calls back under aedes 1.x; the promise form does.
+    if (store?.destroy) await store.destroy()
+  }
+
+  #session (client: Client): Session {
+    let session = this.#sessions.get(client)
+    if (!session) {
+      // Clients always come through handle(); this is only a fallback for safety.
+      session = new Session({ transport: 'tcp', listener: 'unknown' })
+      this.#sessions.set(client, session)
+    }
+    return session
+  }
+
+  #wireHooks (limits: Limits): void {
+    const aedes = this.#aedes
+    const hooks = this.#hooks
+    const pendingConnects = new WeakMap<Session, ConnectInput>()
+
+    aedes.preConnect = (client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) => {
+      const session = this.#session(client)
+      const p = packet as ConnectPacket & { protocolVersion: number, keepalive: number, clean: boolean }
+      if (p.clientId === '') {
+        // MQTT-3.1.3-8: a zero-byte client id needs CleanSession=1.
+        if (!p.clean) session.refusal = 2
+        else p.clientId = `embedmq-${randomUUID()}`
+      } else if (p.clientId.length > limits.maxClientIdLength) {
+        session.refusal = 2
+      }
+      if (limits.maxKeepaliveSeconds > 0 && (p.keepalive === 0 || p.keepalive > limits.maxKeepaliveSeconds)) {
+        // MQTT 3.1.1 cannot tell a client which keepalive to use; Mosquitto answers 0x02 too.
+        session.refusal = 2
+      }
+      const input: ConnectInput = {
+        clientId: p.clientId,
+        protocolVersion: p.protocolVersion,
+        clean: p.clean,
+        keepalive: p.keepalive,
+        transport: session.meta.transport,
+        listener: session.meta.listener,
+        ...(p.username === undefined ? {} : { username: p.username }),
+        ...(p.password === undefined ? {} : { password: Buffer.isBuffer(p.password) ? p.password : Buffer.from(p.password) }),
+        ...(session.meta.remoteAddress === undefined ? {} : { remoteAddress: session.meta.remoteAddress }),
+        ...(session.meta.remotePort === undefined ? {} : { remotePort: session.meta.remotePort }),
+        ...(session.meta.request === undefined ? {} : { request: session.meta.request }),
+        ...(session.meta.peerCertificate === undefined ? {} : { peerCertificate: session.meta.peerCertificate }),
+        ...(session.meta.peerCertificateAuthorized === undefined ? {} : { peerCertificateAuthorized: session.meta.peerCertificateAuthorized })
+      }
+      pendingConnects.set(session, input)
+      callback(null, true)
+    }
+
+    aedes.authenticate = (client, _username, _password, callback) => {
+      const session = this.#session(client)
+      const input = pendingConnects.get(session)
+      pendingConnects.delete(session)
+      const refuse = (code: number, why: string): void => {
+        callback(Object.assign(new RefusedConnect(code, why), { returnCode: code }) as never, false)
+      }
+      if (session.refusal !== undefined || !input) {
+        refuse(session.refusal ?? 2, 'identifier rejected')
+        return
+      }
+      settle(() => hooks.connect(session, input),
+        (code) => { if (code === 0) callback(null, true); else refuse(code, 'connection refused') },
+        () => refuse(3, 'server unavailable'))
+    }
+
+    aedes.authorizePublish = (client, packet, callback) => {
+      if (client === null) { callback(null); return } // a will left by a broker that died
+      const p = packet as PublishPacket & { payload: Buffer, qos: QoS }
+      if (RESERVED_PUBLISH_PREFIXES.some(prefix => p.topic.startsWith(prefix))) {
+        callback(new Error(`clients may not publish to ${p.topic.split('/')[0]}/ topics`))
+        return
+      }
+      const apply = (verdict: PublishVerdict): void => {
+        switch (verdict.action) {
+          case 'deliver': {
+            const m = verdict.message
+            p.topic = m.topic
+            p.payload = m.payload
+            p.qos = m.qos
+            p.retain = m.retain
+            callback(null)
+            return
+          }
+          case 'drop':
+            p.topic = SINK_TOPIC
+            p.payload = EMPTY
+            p.retain = false
+            callback(null)
+            return
+          case 'disconnect':
+            callback(new Error(verdict.reason))
+        }
+      }
+      settle(() => hooks.authorizePublish(this.#session(client), toMessage(p)), apply,
+        () => apply({ action: 'drop', reason: 'authorization failed' }))
+    }
+
+    aedes.authorizeSubscribe = (client, sub: Subscription, callback) => {
+      if (sub.topic.startsWith('$embedmq/')) { callback(null, null); return }
+      settle(() => hooks.authorizeSubscribe(this.#session(client), { filter: sub.topic, qos: sub.qos as QoS }),
+        (allowed) => callback(null, allowed ? sub : null),
+        () => callback(null, null))
+    }
+
+    aedes.authorizeForward = (_client, packet) => (packet.topic === SINK_TOPIC ? null : packet)
+
+    aedes.published = (packet, client, callback) => {
+      if (packet.topic !== SINK_TOPIC) {
+        hooks.published(toMessage(packet), client ? this.#session(client) : null)
+      }
+      callback(null)
+    }
+  }
+
+  #wireEvents (): void {
+    const aedes = this.#aedes
+    const hooks = this.#hooks
+    aedes.on('clientReady', (client) => {
+      const session = this.#session(client)
+      session.connectedAt = new Date()
+      hooks.connected(session)
+    })
+    aedes.on('clientDisconnect', (client) => hooks.disconnected(this.#session(client)))
+    aedes.on('subscribe', (subs, client) => {
+      hooks.subscribed(this.#session(client), subs.map(s => ({ filter: s.topic, qos: s.qos as QoS } satisfies SubscribeRequest)))
+    })
+    aedes.on('unsubscribe', (filters, client) => hooks.unsubscribed(this.#session(client), filters))
+    // A refused CONNECT was already reported by the connect hook.
+    const onError = (client: Client, err: Error): void => {
+      if (!(err instanceof RefusedConnect)) hooks.connectionError(this.#session(client), err)
+    }
+    aedes.on('clientError', onError)
+    aedes.on('connectionError', onError)
+  }
+}

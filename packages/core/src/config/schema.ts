@@ -1,0 +1,137 @@
+import { z } from 'zod'
+import type { Plugin } from '../plugins/plugin.js'
+
+/**
+ * The one configuration schema for a broker: listeners, limits, policies and
+ * plugins. Files, environment and code all pass through it, so every source
+ * gets the same defaults and the same error messages. Objects are strict: a
+ * misspelt key is an error naming it, not a silently ignored setting.
+ */
+
+const port = z.number().int().min(0).max(65535)
+const pem = z.union([z.string(), z.instanceof(Buffer)])
+
+const tlsFields = {
+  /** PEM key, or `keyFile` to read it from disk. */
+  key: pem.optional(),
+  keyFile: z.string().optional(),
+  cert: pem.optional(),
+  certFile: z.string().optional(),
+  /** CA bundle for verifying client certificates. */
+  ca: pem.optional(),
+  caFile: z.string().optional(),
+  /** Ask clients for a certificate. */
+  requestCert: z.boolean().default(false),
+  /** With requestCert: refuse clients whose certificate does not verify against `ca`. */
+  rejectUnauthorized: z.boolean().default(true),
+  /** Passphrase for an encrypted key. */
+  passphrase: z.string().optional()
+}
+
+const base = {
+  /** A name for logs and `broker.listeners()`; defaults to `<type>:<port>`. */
+  name: z.string().min(1).optional(),
+  /** Address to bind; all interfaces when left out (as Mosquitto's `listener PORT`). */
+  host: z.string().optional(),
+  port
+}
+
+const wsFields = {
+  /** URL path of the WebSocket endpoint. */
+  path: z.string().startsWith('/').default('/mqtt'),
+  /**
+   * Browser origins allowed to open the socket (Cross-Site WebSocket Hijacking guard).
+   * Requests without an Origin header (devices, CLI tools) are always allowed.
+   * Leave out to allow any origin.
+   */
+  allowedOrigins: z.array(z.string()).optional()
+}
+
+const hasKeyAndCert = (l: { key?: unknown, keyFile?: unknown, cert?: unknown, certFile?: unknown }): boolean =>
+  (l.key !== undefined || l.keyFile !== undefined) && (l.cert !== undefined || l.certFile !== undefined)
+const keyCertMessage = { message: 'a TLS listener needs key (or keyFile) and cert (or certFile)' }
+
+export const listenerSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('tcp'), ...base }),
+  z.strictObject({ type: z.literal('tls'), ...base, ...tlsFields }).refine(hasKeyAndCert, keyCertMessage),
+  z.strictObject({ type: z.literal('ws'), ...base, ...wsFields }),
+  z.strictObject({ type: z.literal('wss'), ...base, ...wsFields, ...tlsFields }).refine(hasKeyAndCert, keyCertMessage)
+])
+
+export const limitsSchema = z.strictObject({
+  /** Largest MQTT packet accepted, in bytes (fixed header included). Bigger ones close the connection before their body is read. */
+  maxPacketSize: z.number().int().min(64).max(268_435_455).default(1024 * 1024),
+  /** Open connections across all listeners; more are closed at once. */
+  maxConnections: z.number().int().min(1).default(10_000),
+  /** A socket that has not sent CONNECT in this time is closed. */
+  connectTimeoutMs: z.number().int().min(100).default(10_000),
+  /** Topic levels allowed in a topic name or filter. */
+  maxTopicLevels: z.number().int().min(1).max(100).default(32),
+  /** Client identifiers longer than this are refused (CONNACK 0x02). */
+  maxClientIdLength: z.number().int().min(23).max(65535).default(256),
+  /** Largest keepalive a client may ask for, in seconds; 0 allows any. */
+  maxKeepaliveSeconds: z.number().int().min(0).max(65535).default(0),
+  /** Inbound QoS 2 messages a client may leave awaiting PUBREL before it is disconnected. */
+  maxInflightInbound: z.number().int().min(1).default(1000),
+  /** Packets a client may send before its CONNECT is processed. */
+  queueLimit: z.number().int().min(1).default(42)
+}).prefault({})
+
+/** A plugin given in code (see Plugin); checked for shape here, fully at start. */
+const pluginObject = z.custom<Plugin>(
+  (v) => typeof v === 'object' && v !== null && typeof (v as Plugin).name === 'string' && typeof (v as Plugin).register === 'function',
+  { message: 'expected a plugin object with a name and a register function' })
+
+/** A plugin named in a config file: imported by module name, its default export called with `options`. */
+export const pluginSpecSchema = z.strictObject({
+  module: z.string().min(1),
+  options: z.record(z.string(), z.unknown()).optional()
+})
+const pluginSpec = pluginSpecSchema
+
+export const brokerConfigSchema = z.strictObject({
+  /** Broker id; random when left out. Brokers sharing a cluster need distinct ids. */
+  id: z.string().min(1).optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Let clients in when no authenticator says allow or deny. Off by default: deny. */
+  allowAnonymous: z.boolean().default(false),
+  /** Allow publish/subscribe when no authorizer decides. On by default: authenticated clients may do anything not denied. */
+  allowUnmatchedAuthorization: z.boolean().default(true),
+  listeners: z.array(listenerSchema).default([]),
+  limits: limitsSchema,
+  authorization: z.strictObject({
+    /**
+     * What happens to a client whose PUBLISH is denied. MQTT 3.1.1 allows either
+     * acknowledging and dropping it, or closing the connection (MQTT-3.3.5-2).
+     */
+    onDeniedPublish: z.enum(['drop', 'disconnect']).default('drop'),
+    /** Cache decisions per client and topic (emptied on disconnect and on `invalidateAuthorizations()`). */
+    cache: z.boolean().default(true),
+    /** Cached decisions kept per client; the cache empties when full. */
+    cacheSize: z.number().int().min(1).default(1000)
+  }).prefault({}),
+  /**
+   * Plugins, in registration order: plugin objects (in code), or
+   * `{ module, options }` entries that are imported by module name (in files).
+   */
+  plugins: z.array(z.union([pluginObject, pluginSpec])).default([]),
+  pluginTimeouts: z.strictObject({
+    /** Default time an authenticator/authorizer/interceptor may take before it counts as deny. */
+    linkMs: z.number().int().min(1).default(5_000),
+    /** Time a plugin's register, start or stop may take. */
+    lifecycleMs: z.number().int().min(1).default(30_000)
+  }).prefault({}),
+  /** How long `stop()` waits for in-flight QoS 1/2 exchanges before closing clients. */
+  drainTimeoutMs: z.number().int().min(0).default(5_000),
+  /** Interval of the $SYS heartbeat. */
+  heartbeatIntervalMs: z.number().int().min(1000).default(60_000)
+})
+
+/** Configuration as written by a user (defaults optional). */
+export type BrokerConfigInput = z.input<typeof brokerConfigSchema>
+/** Configuration after validation, with every default filled in. */
+export type BrokerConfig = z.output<typeof brokerConfigSchema>
+export type ListenerConfig = z.output<typeof listenerSchema>
+export type ListenerConfigInput = z.input<typeof listenerSchema>
+export type Limits = z.output<typeof limitsSchema>
+export type PluginSpec = z.output<typeof pluginSpecSchema>

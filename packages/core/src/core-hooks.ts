@@ -1,0 +1,29 @@
+import type { MaybePromise } from './plugins/extensions.js'
+import type { Session } from './session.js'
+import type { ConnectInput, Message, SubscribeRequest } from './types.js'
+
+/** The broker's decision on an inbound PUBLISH. */
+export type PublishVerdict =
+  | { action: 'deliver', message: Message }
+  | { action: 'drop', reason: string }
+  | { action: 'disconnect', reason: string }
+
+/**
+ * The contract between the aedes adapter and the broker's logic, in embedmq's
+ * own types: the adapter turns aedes callbacks into these calls, so the
+ * policy code never sees aedes.
+ */
+export interface CoreHooks {
+  /** A CONNECT arrived: 0 lets the client in; 2–5 is the CONNACK refusal code. */
+  connect (session: Session, input: ConnectInput): MaybePromise<number>
+  authorizePublish (session: Session, message: Message): MaybePromise<PublishVerdict>
+  authorizeSubscribe (session: Session, request: SubscribeRequest): MaybePromise<boolean>
+  /** A message was routed (from a client, a will, or the host app when session is null). */
+  published (message: Message, session: Session | null): void
+  connected (session: Session): void
+  disconnected (session: Session): void
+  subscribed (session: Session, requests: SubscribeRequest[]): void
+  unsubscribed (session: Session, filters: string[]): void
+  /** A connection failed: a protocol error, a guard violation, a reset. */
+  connectionError (session: Session, error: Error): void
+}

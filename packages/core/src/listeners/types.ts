@@ -1,0 +1,41 @@
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { PeerCertificate } from 'node:tls'
+import type { Transport } from '../types.js'
+
+/** What a listener knows about a new connection, handed to the broker with the stream. */
+export interface ConnectionMeta {
+  transport: Transport
+  listener: string
+  remoteAddress?: string
+  remotePort?: number
+  request?: IncomingMessage
+  peerCertificate?: PeerCertificate
+  peerCertificateAuthorized?: boolean
+}
+
+/** Where listeners deliver accepted connections (the broker). */
+export interface ConnectionSink {
+  accept (stream: Duplex, meta: ConnectionMeta): void
+  /** The largest packet allowed; WebSocket adapters check frames against it before handing bytes on. */
+  readonly maxPacketSize: number
+}
+
+/** A bound listener's address, for logs, tests and `broker.listeners()`. */
+export interface ListenerAddress {
+  name: string
+  transport: Transport
+  host: string
+  port: number
+  /** A URL a client can connect to, e.g. mqtt://127.0.0.1:1883 or ws://127.0.0.1:8083/mqtt. */
+  url: string
+}
+
+export interface Listener {
+  readonly name: string
+  readonly transport: Transport
+  start (): Promise<ListenerAddress>
+  /** Stops accepting; existing connections are closed by the broker. */
+  stop (): Promise<void>
+  address (): ListenerAddress | undefined
+}

@@ -1,0 +1,193 @@
+import type { EventEmitter } from 'node:events'
+import type { BrokerConfig } from './config/schema.js'
+import type { CoreHooks, PublishVerdict } from './core-hooks.js'
+import { toError } from './errors.js'
+import type { Logger } from './logger.js'
+import type { BrokerEvents } from './broker-api.js'
+import { runChain, runInterceptors, type Decided, type Intercepted } from './plugins/chain.js'
+import type { AuthenticationResult, AuthorizationResult, Deny, MaybePromise } from './plugins/extensions.js'
+import type { Extensions } from './plugins/host.js'
+import type { Session } from './session.js'
+import type { ConnectInput, Identity, Message, SubscribeRequest } from './types.js'
+
+function isThenable<T> (value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function'
+}
+
+function then<T, R> (value: MaybePromise<T>, fn: (v: T) => MaybePromise<R>): MaybePromise<R> {
+  return isThenable(value) ? value.then(fn) : fn(value)
+}
+
+const NEXT: AuthorizationResult = { outcome: 'next' }
+
+/** Errors that are just a peer going away: not worth more than a debug line. */
+const ORDINARY_ENDS = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED'])
+
+/**
+ * The broker's policy, in embedmq's terms: runs the plugin chains on the
+ * aedes hooks, applies the defaults, caches authorization decisions, counts
+ * in-flight QoS 1/2 publishes for draining, and turns it all into events and
+ * log lines a person can act on.
+ */
+export class Policy implements CoreHooks {
+  /** Inbound QoS 1/2 publishes authorized but not yet routed. */
+  inflight = 0
+  acceptingConnections = true
+
+  constructor (
+    private readonly config: BrokerConfig,
+    private readonly extensions: Extensions,
+    private readonly log: Logger,
+    private readonly events: EventEmitter<BrokerEvents>
+  ) {}
+
+  connect (session: Session, input: ConnectInput): MaybePromise<number> {
+    if (!this.acceptingConnections) return this.#refuse(session, input, 3, 'broker is stopping', undefined)
+    const decided = runChain(this.extensions.authenticators.links, a => a.authenticate(input), this.log, 'authenticate')
+    return then(decided, ({ result, plugin }: Decided<AuthenticationResult | Deny>) => {
+      if (result === undefined) {
+        if (!this.config.allowAnonymous) {
+          return this.#refuse(session, input, 5, 'no authenticator accepted the client and allowAnonymous is false', undefined)
+        }
+        session.authenticated(input.clientId, { ...(input.username === undefined ? {} : { username: input.username }), roles: [], claims: {}, authenticatedBy: 'anonymous' })
+        return 0
+      }
+      if (result.outcome === 'deny') {
+        const code = 'returnCode' in result && result.returnCode !== undefined ? result.returnCode : 5
+        return this.#refuse(session, input, code, result.reason ?? 'denied', plugin)
+      }
+      const given = result.outcome === 'allow' && 'identity' in result ? result.identity ?? {} : {}
+      const username = given.username ?? input.username
+      const identity: Identity = {
+        ...(username === undefined ? {} : { username }),
+        roles: given.roles ?? [],
+        claims: given.claims ?? {},
+        authenticatedBy: plugin ?? 'unknown'
+      }
+      session.authenticated(input.clientId, identity)
+      return 0
+    })
+  }
+
+  #refuse (session: Session, input: ConnectInput, returnCode: number, reason: string, plugin: string | undefined): number {
+    const info = {
+      clientId: input.clientId,
+      ...(input.username === undefined ? {} : { username: input.username }),
+      transport: session.meta.transport,
+      ...(session.meta.remoteAddress === undefined ? {} : { remoteAddress: session.meta.remoteAddress }),
+      returnCode,
+      reason
+    }
+    this.log.info({ ...info, plugin, listener: session.meta.listener }, `refused connection of client "${input.clientId}" with CONNACK ${returnCode}: ${reason}`)
+    this.events.emit('connectionRefused', info)
+    return returnCode
+  }
+
+  /** Looks up or computes an authorization decision, caching it per client. */
+  #authorize (session: Session, key: string, ask: () => MaybePromise<Decided<AuthorizationResult | Deny>>): MaybePromise<boolean> {
+    const cache = this.config.authorization.cache
+    if (cache) {
+      const hit = session.authorizations.get(key)
+      if (hit !== undefined) return hit
+    }
+    if (this.extensions.authorizers.size === 0) return this.config.allowUnmatchedAuthorization
+    return then(ask(), ({ result, plugin }) => {
+      const allowed = result === undefined ? this.config.allowUnmatchedAuthorization : result.outcome === 'allow'
+      if (!allowed) {
+        this.log.info({ clientId: session.clientId, username: session.identity.username, plugin, key, reason: result?.outcome === 'deny' ? result.reason : 'no authorizer allowed it' },
+          `denied ${key.startsWith('p:') ? 'publish to' : 'subscription to'} "${key.slice(2)}" for client "${session.clientId}"`)
+      }
+      if (cache) {
+        if (session.authorizations.size >= this.config.authorization.cacheSize) session.authorizations.clear()
+        session.authorizations.set(key, allowed)
+      }
+      return allowed
+    })
+  }
+
+  authorizePublish (session: Session, message: Message): MaybePromise<PublishVerdict> {
+    const allowed = this.#authorize(session, `p:${message.topic}`, () => runChain(this.extensions.authorizers.links,
+      a => a.authorizePublish?.(session.context, message) ?? NEXT, this.log, 'authorizePublish'))
+    return then(allowed, (ok): MaybePromise<PublishVerdict> => {
+      if (!ok) {
+        return this.config.authorization.onDeniedPublish === 'disconnect'
+          ? { action: 'disconnect', reason: `not authorized to publish to ${message.topic}` }
+          : { action: 'drop', reason: 'not authorized' }
+      }
+      return then(this.intercept(message, session), (outcome): PublishVerdict => {
+        if ('dropped' in outcome) return { action: 'drop', reason: outcome.dropped }
+        if (outcome.message.qos > 0) this.inflight++
+        return { action: 'deliver', message: outcome.message }
+      })
+    })
+  }
+
+  /** Runs the publish interceptors; `session` is null for the host app's publishes. */
+  intercept (message: Message, session: Session | null): MaybePromise<Intercepted> {
+    const links = this.extensions.interceptors.links
+    if (links.length === 0) return { message }
+    return then(runInterceptors(links, message, session?.context ?? null, this.log), (outcome) => {
+      if ('dropped' in outcome) {
+        this.log.debug({ topic: message.topic, plugin: outcome.plugin, clientId: session?.clientId }, `publish to "${message.topic}" dropped: ${outcome.dropped}`)
+      }
+      return outcome
+    })
+  }
+
+  authorizeSubscribe (session: Session, request: SubscribeRequest): MaybePromise<boolean> {
+    return this.#authorize(session, `s:${request.filter}`, () => runChain(this.extensions.authorizers.links,
+      a => a.authorizeSubscribe?.(session.context, request) ?? NEXT, this.log, 'authorizeSubscribe'))
+  }
+
+  published (message: Message, session: Session | null): void {
+    if (session !== null && message.qos > 0 && this.inflight > 0) this.inflight--
+    if (this.events.listenerCount('published') > 0) this.events.emit('published', message, session?.context ?? null)
+  }
+
+  connected (session: Session): void {
+    this.log.debug({ clientId: session.clientId, transport: session.meta.transport, remoteAddress: session.meta.remoteAddress }, 'client connected')
+    this.events.emit('clientConnected', session.context)
+    for (const { plugin, listener } of this.extensions.connectionListeners) {
+      this.#notify(plugin, 'onConnect', () => listener.onConnect?.(session.context))
+    }
+  }
+
+  disconnected (session: Session): void {
+    session.authorizations.clear()
+    this.log.debug({ clientId: session.clientId }, 'client disconnected')
+    this.events.emit('clientDisconnected', session.context)
+    for (const { plugin, listener } of this.extensions.connectionListeners) {
+      this.#notify(plugin, 'onDisconnect', () => listener.onDisconnect?.(session.context, 'disconnected'))
+    }
+  }
+
+  subscribed (session: Session, requests: SubscribeRequest[]): void {
+    this.events.emit('subscribed', session.context, requests)
+  }
+
+  unsubscribed (session: Session, filters: string[]): void {
+    this.events.emit('unsubscribed', session.context, filters)
+  }
+
+  connectionError (session: Session, error: Error): void {
+    const code = (error as NodeJS.ErrnoException).code
+    const where = { clientId: session.clientId || undefined, listener: session.meta.listener, remoteAddress: session.meta.remoteAddress, err: error.message }
+    if ((code !== undefined && ORDINARY_ENDS.has(code)) || error.message === 'connection closed') {
+      this.log.debug(where, 'connection ended')
+    } else {
+      this.log.warn(where, `closed connection from ${session.meta.remoteAddress ?? 'unknown address'} on ${session.meta.listener}${session.clientId ? ` (client "${session.clientId}")` : ''}: ${error.message}`)
+    }
+  }
+
+  #notify (plugin: string, what: string, call: () => MaybePromise<void>): void {
+    const report = (err: unknown): void => {
+      this.log.error({ plugin, err: toError(err) }, `connection listener of plugin "${plugin}" failed in ${what}; the client is unaffected`)
+    }
+    try {
+      const result = call()
+      if (isThenable(result)) result.catch(report)
+    } catch (err) {
+      report(err)
+    }
+  }
+}
