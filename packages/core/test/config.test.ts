@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createBroker, envOverrides, isEmbedmqError, loadConfig, parseConfig } from '../src/index.js'
+
+async function tempFile (name: string, text: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'embedmq-config-'))
+  const path = join(dir, name)
+  await writeFile(path, text)
+  return path
+}
+
+describe('configuration', () => {
+  it('fills production defaults for limits and policies', () => {
+    const config = parseConfig({})
+    assert.equal(config.allowAnonymous, false)
+    assert.equal(config.limits.maxPacketSize, 1024 * 1024)
+    assert.equal(config.limits.maxConnections, 10_000)
+    assert.equal(config.limits.connectTimeoutMs, 10_000)
+    assert.equal(config.authorization.onDeniedPublish, 'drop')
+    assert.deepEqual(config.listeners, [])
+  })
+
+  it('reads a YAML file with listeners and limits', async () => {
+    const file = await tempFile('broker.yaml', [
+      'allowAnonymous: true',
+      'listeners:',
+      '  - type: tcp',
+      '    port: 1883',
+      '  - type: ws',
+      '    port: 8083',
+      'limits:',
+      '  maxPacketSize: 65536'
+    ].join('\n'))
+    const config = await loadConfig({ file, env: {} })
+    assert.equal(config.allowAnonymous, true)
+    assert.deepEqual(config.listeners.map(l => [l.type, l.port]), [['tcp', 1883], ['ws', 8083]])
+    assert.equal(config.listeners[1]!.type === 'ws' && config.listeners[1]!.path, '/mqtt')
+    assert.equal(config.limits.maxPacketSize, 65536)
+  })
+
+  it('names the field and the reason when a value has the wrong type', async () => {
+    const file = await tempFile('broker.yaml', 'limits:\n  maxPacketSize: "large"\n')
+    await assert.rejects(loadConfig({ file, env: {} }), (err: unknown) => {
+      assert.ok(isEmbedmqError(err, 'EMBEDMQ_CONFIG_INVALID'))
+      assert.match(err.message, /limits\.maxPacketSize: .*expected number/i)
+      assert.match(err.message, new RegExp(file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      return true
+    })
+  })
+
+  it('names a misspelt key instead of ignoring it', () => {
+    assert.throws(() => parseConfig({ limits: { maxPacketSise: 10 } }), /limits: Unrecognized key: "maxPacketSise"/)
+  })
+
+  it('names the listener field that is wrong', () => {
+    assert.throws(() => parseConfig({ listeners: [{ type: 'tcp', port: 1883 }, { type: 'tls', port: 8883 }] }), /listeners\.1: a TLS listener needs key/)
+    assert.throws(() => parseConfig({ listeners: [{ type: 'udp', port: 1 }] }), /listeners\.0\.type/)
+  })
+
+  it('reports a file that is not valid YAML or JSON, and one that cannot be read', async () => {
+    const yaml = await tempFile('bad.yaml', 'listeners: [\n')
+    await assert.rejects(loadConfig({ file: yaml, env: {} }), /is not valid YAML/)
+    const json = await tempFile('bad.json', '{ "allowAnonymous": tru }')
+    await assert.rejects(loadConfig({ file: json, env: {} }), /is not valid JSON/)
+    await assert.rejects(loadConfig({ file: '/nonexistent/broker.yaml', env: {} }), (err: unknown) => isEmbedmqError(err, 'EMBEDMQ_CONFIG_UNREADABLE'))
+  })
+
+  it('applies EMBEDMQ_* environment overrides over the file, and explicit overrides over both', async () => {
+    const file = await tempFile('broker.json', JSON.stringify({ allowAnonymous: false, limits: { maxConnections: 5 } }))
+    const env = { EMBEDMQ_ALLOW_ANONYMOUS: 'true', EMBEDMQ_LIMITS__MAX_CONNECTIONS: '50', EMBEDMQ_LIMITS__MAX_PACKET_SIZE: '4096', HOME: '/root' }
+    assert.deepEqual(envOverrides(env), { allowAnonymous: true, limits: { maxConnections: 50, maxPacketSize: 4096 } })
+    const config = await loadConfig({ file, env, overrides: { limits: { maxConnections: 7 } } })
+    assert.equal(config.allowAnonymous, true)
+    assert.equal(config.limits.maxConnections, 7)
+    assert.equal(config.limits.maxPacketSize, 4096)
+  })
+
+  it('rejects bad options given to createBroker in code, naming the field', () => {
+    assert.throws(() => createBroker({ limits: { maxConnections: 0 } }), /invalid broker options: limits\.maxConnections/)
+  })
+})
