@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream'
 import { Aedes, type AedesPublishPacket, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes'
 import type { Limits } from './config/schema.js'
 import type { CoreHooks, PublishVerdict } from './core-hooks.js'
-import { FrameGuard } from './frame-guard.js'
+import { limitOutbound, type InboundGuard } from './edge/index.js'
 import type { ConnectionMeta } from './listeners/types.js'
 import type { MaybePromise } from './plugins/extensions.js'
 import { Session } from './session.js'
@@ -46,10 +46,26 @@ function toMessage (packet: { topic: string, payload: Buffer | string, qos: numb
   }
 }
 
-/** Checks inbound bytes of a raw socket before aedes' parser buffers them (see FrameGuard). */
-function guardReads (stream: Duplex, guard: FrameGuard): void {
+/**
+ * Checks a raw socket's inbound bytes before aedes' parser buffers them (see
+ * InboundGuard), and holds off reading while the connection is over its rate:
+ * the unread bytes stay in the socket, which is backpressure on that client only.
+ */
+function guardReads (stream: Duplex, guard: InboundGuard): void {
   const read = stream.read
+  let held = false
   stream.read = function guardedRead (this: Duplex, size?: number) {
+    if (held) return null
+    const wait = guard.throttleMs()
+    if (wait > 0) {
+      held = true
+      setTimeout(() => {
+        held = false
+        // aedes pulls on 'readable'; nothing new may arrive while we held off, so nudge it.
+        if (!this.destroyed) this.emit('readable')
+      }, wait).unref()
+      return null
+    }
     const chunk: unknown = read.call(this, size)
     if (Buffer.isBuffer(chunk)) {
       const violation = guard.inspect(chunk)
@@ -86,12 +102,13 @@ export class AedesCore {
   readonly #aedes: Aedes
   readonly #sessions = new WeakMap<Client, Session>()
   readonly #hooks: CoreHooks
-  readonly #maxPacketSize: number
+  readonly #outgoing: Limits['outgoing']
 
   private constructor (aedes: Aedes, options: AedesCoreOptions) {
     this.#aedes = aedes
     this.#hooks = options.hooks
-    this.#maxPacketSize = options.limits.maxPacketSize
+    this.#outgoing = options.limits.outgoing
+    this.#trackQos2Releases()
     this.#wireHooks(options.limits)
     this.#wireEvents()
   }
@@ -114,10 +131,18 @@ export class AedesCore {
   get id (): string { return this.#aedes.id }
   get connectedClients (): number { return this.#aedes.connectedClients }
 
-  /** Hands an accepted connection to aedes. */
-  handle (stream: Duplex, meta: ConnectionMeta): void {
+  /**
+   * Hands an accepted connection to aedes. `guard` checks raw inbound bytes
+   * (streams that check their own, like the WebSocket adapter, pass none);
+   * outbound, every connection gets the slow-consumer bound.
+   */
+  handle (stream: Duplex, meta: ConnectionMeta, guard?: InboundGuard): void {
     const session = new Session(meta)
-    if (meta.transport === 'tcp' || meta.transport === 'tls') guardReads(stream, new FrameGuard(this.#maxPacketSize))
+    if (guard) guardReads(stream, guard)
+    limitOutbound(stream, this.#outgoing, {
+      dropped: (total) => this.#hooks.outboundDropped(session, total),
+      overflow: (reason) => this.#hooks.outboundOverflow(session, reason)
+    })
     const client = this.#aedes.handle(stream, meta.request)
     this.#sessions.set(client, session)
   }
@@ -161,7 +186,9 @@ export class AedesCore {
   * connected (): Iterable<{ session: Session, info: ClientInfo, writableLength: number }> {
     for (const client of Object.values((this.#aedes as unknown as { clients: Record<string, Client> }).clients)) {
       const session = this.#sessions.get(client)
-      if (!session || !client.connected) continue
+      // Listed from CONNACK on (aedes sets `connected` only after sending queued messages).
+      const live = client.connected || (client as unknown as { connackSent: boolean }).connackSent
+      if (!session || !live || client.closed) continue
       const subs = (client as unknown as { subscriptions: Record<string, { qos: number }> }).subscriptions
       yield {
         session,
@@ -174,7 +201,8 @@ export class AedesCore {
           ...(session.meta.remoteAddress === undefined ? {} : { remoteAddress: session.meta.remoteAddress }),
           connectedAt: session.connectedAt,
           clean: client.clean,
-          subscriptions: Object.entries(subs).map(([filter, s]) => ({ filter, qos: s.qos as QoS }))
+          subscriptions: Object.entries(subs).map(([filter, s]) => ({ filter, qos: s.qos as QoS })),
+          droppedMessages: session.droppedMessages
         }
       }
     }
@@ -193,6 +221,19 @@ export class AedesCore {
     const store = (this.#aedes as unknown as { persistence?: AedesPersistenceLike }).persistence
     // persistence.destroy(cb) never calls back under aedes 1.x; the promise form does.
     if (store?.destroy) await store.destroy()
+  }
+
+  /**
+   * Forgets a QoS 2 packet id once the client released it (PUBREL): aedes
+   * deletes the stored incoming packet then, so that is where we listen.
+   */
+  #trackQos2Releases (): void {
+    const store = (this.#aedes as unknown as { persistence: { incomingDelPacket: (client: Client, packet: { messageId: number }) => Promise<void> } }).persistence
+    const incomingDelPacket = store.incomingDelPacket.bind(store)
+    store.incomingDelPacket = (client, packet) => {
+      this.#sessions.get(client)?.awaitingRelease.delete(packet.messageId)
+      return incomingDelPacket(client, packet)
+    }
   }
 
   #session (client: Client): Session {
@@ -261,7 +302,22 @@ export class AedesCore {
 
     aedes.authorizePublish = (client, packet, callback) => {
       if (client === null) { callback(null); return } // a will left by a broker that died
-      const p = packet as PublishPacket & { payload: Buffer, qos: QoS }
+      const p = packet as PublishPacket & { payload: Buffer, qos: QoS, messageId?: number }
+      const session = this.#session(client)
+      if (p.qos === 2 && p.messageId !== undefined) {
+        // MQTT-4.3.3-2: a PUBLISH whose packet id still awaits PUBREL is acknowledged
+        // again, never delivered again. aedes' own duplicate check is asynchronous,
+        // so copies arriving in one read could all pass it; this set is checked
+        // synchronously, in arrival order.
+        if (session.awaitingRelease.has(p.messageId)) {
+          p.topic = SINK_TOPIC
+          p.payload = EMPTY
+          p.retain = false
+          callback(null)
+          return
+        }
+        session.awaitingRelease.add(p.messageId)
+      }
       if (RESERVED_PUBLISH_PREFIXES.some(prefix => p.topic.startsWith(prefix))) {
         callback(new Error(`clients may not publish to ${p.topic.split('/')[0]}/ topics`))
         return
@@ -287,12 +343,18 @@ export class AedesCore {
             callback(new Error(verdict.reason))
         }
       }
-      settle(() => hooks.authorizePublish(this.#session(client), toMessage(p)), apply,
+      settle(() => hooks.authorizePublish(session, toMessage(p)), apply,
         () => apply({ action: 'drop', reason: 'authorization failed' }))
     }
 
     aedes.authorizeSubscribe = (client, sub: Subscription, callback) => {
       if (sub.topic.startsWith('$embedmq/')) { callback(null, null); return }
+      const held = (client as unknown as { subscriptions: Record<string, unknown> }).subscriptions
+      if (!(sub.topic in held) && Object.keys(held).length >= limits.maxSubscriptionsPerClient) {
+        hooks.connectionError(this.#session(client), new Error(`subscription to "${sub.topic}" refused: limits.maxSubscriptionsPerClient (${limits.maxSubscriptionsPerClient}) reached`))
+        callback(null, null)
+        return
+      }
       settle(() => hooks.authorizeSubscribe(this.#session(client), { filter: sub.topic, qos: sub.qos as QoS }),
         (allowed) => callback(null, allowed ? sub : null),
         () => callback(null, null))

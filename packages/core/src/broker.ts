@@ -7,6 +7,8 @@ import type { Duplex } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { container as rootContainer, type DependencyContainer } from 'tsyringe'
 import { AedesCore } from './aedes-core.js'
+import { AddressRateLimiter } from './edge/address-rate.js'
+import { inboundGuardFor, type InboundGuard } from './edge/index.js'
 import type { BrokerApi, BrokerEvents, BrokerState, HealthReport, MessageHandler, PublishOptions, Unsubscribe } from './broker-api.js'
 import { parseConfig } from './config/load.js'
 import { loadPluginSpec } from './config/plugins.js'
@@ -62,6 +64,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Con
   readonly #open = new Set<Duplex>()
   #pendingPublishes = 0
   #refusedForCapacity = 0
+  #refusedForRate = 0
+  readonly #connectionRate: AddressRateLimiter
 
   constructor (options: BrokerOptions = {}) {
     super()
@@ -79,6 +83,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Con
       lifecycleTimeoutMs: this.config.pluginTimeouts.lifecycleMs
     })
     this.#policy = new Policy(this.config, this.#host.extensions, this.logger, this)
+    this.#connectionRate = new AddressRateLimiter(this.config.limits.connectionsPerSecondPerAddress)
   }
 
   get state (): BrokerState { return this.#state }
@@ -220,9 +225,23 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Con
       stream.destroy()
       return
     }
+    if (!this.#connectionRate.admit(meta.remoteAddress)) {
+      if (this.#refusedForRate++ % 1000 === 0) {
+        this.logger.warn({ remoteAddress: meta.remoteAddress, perSecond: this.config.limits.connectionsPerSecondPerAddress },
+          `refusing connection from ${meta.remoteAddress ?? 'unknown address'}: more than limits.connectionsPerSecondPerAddress (${this.config.limits.connectionsPerSecondPerAddress})`)
+      }
+      stream.destroy()
+      return
+    }
     this.#open.add(stream)
     stream.once('close', () => this.#open.delete(stream))
-    this.#core.handle(stream, meta)
+    const rawBytes = meta.transport === 'tcp' || meta.transport === 'tls'
+    this.#core.handle(stream, meta, rawBytes ? this.createInboundGuard() : undefined)
+  }
+
+  /** A fresh inbound edge guard under this broker's limits (ConnectionSink). */
+  createInboundGuard (): InboundGuard {
+    return inboundGuardFor(this.config.limits)
   }
 
   /**

@@ -24,6 +24,10 @@ export interface CoreHooks {
   disconnected (session: Session): void
   subscribed (session: Session, requests: SubscribeRequest[]): void
   unsubscribed (session: Session, filters: string[]): void
+  /** A slow client had a QoS 0 message dropped (total so far for this connection). */
+  outboundDropped (session: Session, total: number): void
+  /** A slow client is being disconnected because its QoS 1/2 backlog passed the bound. */
+  outboundOverflow (session: Session, reason: string): void
   /** A connection failed: a protocol error, a guard violation, a reset. */
   connectionError (session: Session, error: Error): void
 }

@@ -169,10 +169,24 @@ export class Policy implements CoreHooks {
     this.events.emit('unsubscribed', session.context, filters)
   }
 
+  outboundDropped (session: Session, total: number): void {
+    session.droppedMessages = total
+    // The first drop and then every 1000th: enough to act on, never a flood.
+    if (total % 1000 === 1) {
+      this.log.warn({ clientId: session.clientId, dropped: total, remoteAddress: session.meta.remoteAddress },
+        `client "${session.clientId}" is not reading fast enough; dropping QoS 0 messages to it (${total} so far; limits.outgoing.maxBufferedBytes)`)
+    }
+  }
+
+  outboundOverflow (session: Session, reason: string): void {
+    this.log.warn({ clientId: session.clientId, remoteAddress: session.meta.remoteAddress, dropped: session.droppedMessages },
+      `disconnecting client "${session.clientId}": ${reason}`)
+  }
+
   connectionError (session: Session, error: Error): void {
     const code = (error as NodeJS.ErrnoException).code
     const where = { clientId: session.clientId || undefined, listener: session.meta.listener, remoteAddress: session.meta.remoteAddress, err: error.message }
-    if ((code !== undefined && ORDINARY_ENDS.has(code)) || error.message === 'connection closed') {
+    if ((code !== undefined && ORDINARY_ENDS.has(code)) || error.message === 'connection closed' || error.name === 'SlowConsumerError') {
       this.log.debug(where, 'connection ended')
     } else {
       this.log.warn(where, `closed connection from ${session.meta.remoteAddress ?? 'unknown address'} on ${session.meta.listener}${session.clientId ? ` (client "${session.clientId}")` : ''}: ${error.message}`)

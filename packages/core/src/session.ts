@@ -15,6 +15,10 @@ export class Session {
   refusal: number | undefined
   /** 'p:<topic>' / 's:<filter>' → allowed. Emptied on invalidate; dropped with the session. */
   readonly authorizations = new Map<string, boolean>()
+  /** Inbound QoS 2 packet ids acknowledged with PUBREC and not yet released (PUBREL). */
+  readonly awaitingRelease = new Set<number>()
+  /** QoS 0 messages dropped because this client was not reading. */
+  droppedMessages = 0
   #context: ClientContext | undefined
 
   constructor (readonly meta: ConnectionMeta) {}

@@ -81,4 +81,6 @@ export interface ClientInfo {
   connectedAt: Date
   clean: boolean
   subscriptions: SubscribeRequest[]
+  /** QoS 0 messages dropped because the client was not reading fast enough. */
+  droppedMessages: number
 }

@@ -74,7 +74,31 @@ export const limitsSchema = z.strictObject({
   /** Inbound QoS 2 messages a client may leave awaiting PUBREL before it is disconnected. */
   maxInflightInbound: z.number().int().min(1).default(1000),
   /** Packets a client may send before its CONNECT is processed. */
-  queueLimit: z.number().int().min(1).default(42)
+  queueLimit: z.number().int().min(1).default(42),
+  /** Subscriptions one client may hold; more get SUBACK 0x80. */
+  maxSubscriptionsPerClient: z.number().int().min(1).default(1000),
+  /** What may wait to be sent to one client: the slow-consumer bound. */
+  outgoing: z.strictObject({
+    /** Above this many unsent bytes, QoS 0 messages to the client are dropped (and counted). */
+    maxBufferedBytes: z.number().int().min(1024).default(2 * 1024 * 1024),
+    /** Above this many unsent bytes, a QoS 1/2 message disconnects the client (a persistent session keeps it). */
+    maxQueuedBytes: z.number().int().min(1024).default(32 * 1024 * 1024),
+    /** Above this many unsent QoS 1/2 messages, the client is disconnected. */
+    maxQueuedMessages: z.number().int().min(1).default(5000)
+  }).prefault({}),
+  /** Per-connection inbound rates; 0 turns a limit off. */
+  rate: z.strictObject({
+    /** PUBLISH packets a second, per connection. */
+    messagesPerSecond: z.number().min(0).default(0),
+    /** Inbound bytes a second, per connection. */
+    bytesPerSecond: z.number().min(0).default(0),
+    /** How many seconds of traffic a client may send in one burst. */
+    burstSeconds: z.number().min(0.1).default(2),
+    /** Over a rate: 'throttle' stops reading that socket for a while (backpressure on that client only); 'disconnect' closes it. */
+    onExceeded: z.enum(['throttle', 'disconnect']).default('throttle')
+  }).prefault({}),
+  /** New connections a second from one remote address; 0 turns it off. */
+  connectionsPerSecondPerAddress: z.number().min(0).default(0)
 }).prefault({})
 
 /** A plugin given in code (see Plugin); checked for shape here, fully at start. */

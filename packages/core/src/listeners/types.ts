@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { PeerCertificate } from 'node:tls'
+import type { InboundGuard } from '../edge/inbound-guard.js'
 import type { Transport } from '../types.js'
 
 /** What a listener knows about a new connection, handed to the broker with the stream. */
@@ -17,8 +18,10 @@ export interface ConnectionMeta {
 /** Where listeners deliver accepted connections (the broker). */
 export interface ConnectionSink {
   accept (stream: Duplex, meta: ConnectionMeta): void
-  /** The largest packet allowed; WebSocket adapters check frames against it before handing bytes on. */
+  /** The largest packet allowed (WebSocket frames are capped near it). */
   readonly maxPacketSize: number
+  /** A fresh edge guard for one connection's inbound bytes. */
+  createInboundGuard (): InboundGuard
 }
 
 /** A bound listener's address, for logs, tests and `broker.listeners()`. */

@@ -3,7 +3,6 @@ import https from 'node:https'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
 import { WebSocketServer } from 'ws'
-import { FrameGuard } from '../frame-guard.js'
 import type { Transport } from '../types.js'
 import { bind, unbind } from './bind.js'
 import { tlsServerOptions, type TlsSettings } from './tls-options.js'
@@ -21,6 +20,14 @@ export interface WebSocketGatewayOptions {
    */
   allowedOrigins?: readonly string[]
 }
+
+/**
+ * A frame may carry a whole packet plus the start of the next, so ws accepts
+ * frames a little over the packet limit; the edge guard enforces the packet
+ * limit itself. ws holds a frame in memory until it is complete, so this also
+ * bounds what one frame can make the broker buffer.
+ */
+const FRAME_SLACK = 16
 
 /** Sub-protocols MQTT clients offer; we answer with the first we know. */
 const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1']
@@ -43,8 +50,7 @@ export class WebSocketGateway {
     this.#allowed = options.allowedOrigins ? new Set(options.allowedOrigins.map(o => o.toLowerCase())) : undefined
     this.#wss = new WebSocketServer({
       noServer: true,
-      // A frame may carry a whole packet plus the start of the next; the frame guard enforces the packet limit.
-      maxPayload: sink.maxPacketSize + 16,
+      maxPayload: sink.maxPacketSize + FRAME_SLACK,
       perMessageDeflate: false,
       clientTracking: false,
       handleProtocols: (offered) => MQTT_SUBPROTOCOLS.find(p => offered.has(p)) ?? false
@@ -79,8 +85,7 @@ export class WebSocketGateway {
     }
     const secure = (req.socket as TLSSocket).encrypted === true
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const guard = new FrameGuard(this.sink.maxPacketSize)
-      const stream = new WebSocketDuplex(ws, { inspect: (data) => guard.inspect(data) })
+      const stream = new WebSocketDuplex(ws, { guard: this.sink.createInboundGuard(), maxPacketSize: this.sink.maxPacketSize })
       const tlsSocket = req.socket as TLSSocket
       const transport: Transport = secure ? 'wss' : 'ws'
       this.sink.accept(stream, {

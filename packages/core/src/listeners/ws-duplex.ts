@@ -1,5 +1,6 @@
 import { Duplex } from 'node:stream'
 import type { WebSocket, RawData } from 'ws'
+import type { InboundGuard } from '../edge/inbound-guard.js'
 
 /**
  * A lean Duplex over one `ws` WebSocket, for handing MQTT-over-WebSocket
@@ -18,18 +19,24 @@ import type { WebSocket, RawData } from 'ws'
  */
 export class WebSocketDuplex extends Duplex {
   readonly #ws: WebSocket
-  #inspect: ((data: Buffer) => string | undefined) | undefined
+  readonly #guard: Pick<InboundGuard, 'inspect' | 'throttleMs'> | undefined
+  #throttled = false
 
-  constructor (ws: WebSocket, options: { highWaterMark?: number, inspect?: (data: Buffer) => string | undefined } = {}) {
+  constructor (ws: WebSocket, options: { highWaterMark?: number, maxPacketSize?: number, guard?: Pick<InboundGuard, 'inspect' | 'throttleMs'> } = {}) {
     super({ allowHalfOpen: false, highWaterMark: options.highWaterMark ?? 64 * 1024 })
     this.#ws = ws
-    this.#inspect = options.inspect
+    this.#guard = options.guard
     ws.on('message', this.#onMessage)
     ws.once('close', () => {
       this.push(null)
       if (!this.destroyed) this.destroy()
     })
-    ws.on('error', (err) => this.destroy(err))
+    ws.on('error', (err: Error & { code?: string }) => {
+      // ws refuses an over-long frame itself, before our guard sees it; say what limit that was.
+      this.destroy(err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' && options.maxPacketSize !== undefined
+        ? new Error(`WebSocket frame larger than the maximum packet size of ${options.maxPacketSize} bytes (ws does not report its length)`)
+        : err)
+    })
   }
 
   readonly #onMessage = (data: RawData, isBinary: boolean): void => {
@@ -40,16 +47,32 @@ export class WebSocketDuplex extends Duplex {
       return
     }
     const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
-    const violation = this.#inspect?.(buf)
+    const guard = this.#guard
+    const violation = guard?.inspect(buf)
     if (violation !== undefined) {
       this.destroy(new Error(violation))
       return
+    }
+    const wait = guard?.throttleMs() ?? 0
+    if (wait > 0) {
+      // Over its rate: stop reading this client's socket for a while (TCP backpressure on it alone).
+      this.#ws.pause()
+      this.#throttled = true
+      setTimeout(() => {
+        this.#throttled = false
+        if (!this.destroyed) this.#ws.resume()
+      }, wait).unref()
     }
     if (!this.push(buf)) this.#ws.pause()
   }
 
   override _read (): void {
-    this.#ws.resume()
+    if (!this.#throttled) this.#ws.resume()
+  }
+
+  /** Bytes `ws` holds that the socket has not taken yet (read by the outbound limiter). */
+  get bufferedAmount (): number {
+    return this.#ws.bufferedAmount
   }
 
   override _write (chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
