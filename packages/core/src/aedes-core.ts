@@ -360,7 +360,10 @@ export class AedesCore {
         () => callback(null, null))
     }
 
-    aedes.authorizeForward = (_client, packet) => (packet.topic === SINK_TOPIC ? null : packet)
+    aedes.authorizeForward = (client, packet) => {
+      if (packet.topic === SINK_TOPIC) return null
+      return hooks.canRead(this.#session(client), packet.topic) ? packet : null
+    }
 
     aedes.published = (packet, client, callback) => {
       if (packet.topic !== SINK_TOPIC) {

@@ -18,6 +18,8 @@ export interface CoreHooks {
   connect (session: Session, input: ConnectInput): MaybePromise<number>
   authorizePublish (session: Session, message: Message): MaybePromise<PublishVerdict>
   authorizeSubscribe (session: Session, request: SubscribeRequest): MaybePromise<boolean>
+  /** Whether a message on `topic` may be delivered to this client; asked per delivery, so synchronous. */
+  canRead (session: Session, topic: string): boolean
   /** A message was routed (from a client, a will, or the host app when session is null). */
   published (message: Message, session: Session | null): void
   connected (session: Session): void

@@ -33,6 +33,8 @@ export class Policy implements CoreHooks {
   /** Inbound QoS 1/2 publishes authorized but not yet routed. */
   inflight = 0
   acceptingConnections = true
+  /** Whether any authorizer answers read checks; when none does, deliveries skip the check. Known once plugins registered. */
+  #hasReaders: boolean | undefined
 
   constructor (
     private readonly config: BrokerConfig,
@@ -137,6 +139,28 @@ export class Policy implements CoreHooks {
   authorizeSubscribe (session: Session, request: SubscribeRequest): MaybePromise<boolean> {
     return this.#authorize(session, `s:${request.filter}`, () => runChain(this.extensions.authorizers.links,
       a => a.authorizeSubscribe?.(session.context, request) ?? NEXT, this.log, 'authorizeSubscribe'))
+  }
+
+  canRead (session: Session, topic: string): boolean {
+    this.#hasReaders ??= this.extensions.authorizers.links.some(l => l.handler.authorizeRead !== undefined)
+    if (!this.#hasReaders) return true
+    const key = `r:${topic}`
+    const cached = this.config.authorization.cache ? session.authorizations.get(key) : undefined
+    if (cached !== undefined) return cached
+    const decided = runChain(this.extensions.authorizers.links, (a) => {
+      const answer = a.authorizeRead?.(session.context, topic) ?? NEXT
+      if (isThenable(answer as MaybePromise<AuthorizationResult>)) {
+        throw new Error('authorizeRead returned a promise; it must answer synchronously')
+      }
+      return answer
+    }, this.log, 'authorizeRead') as Decided<AuthorizationResult | Deny>
+    const allowed = decided.result === undefined ? this.config.allowUnmatchedAuthorization : decided.result.outcome === 'allow'
+    if (!allowed) this.log.debug({ clientId: session.clientId, topic, plugin: decided.plugin }, 'delivery withheld by read authorization')
+    if (this.config.authorization.cache) {
+      if (session.authorizations.size >= this.config.authorization.cacheSize) session.authorizations.clear()
+      session.authorizations.set(key, allowed)
+    }
+    return allowed
   }
 
   published (message: Message, session: Session | null): void {

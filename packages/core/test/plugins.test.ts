@@ -162,6 +162,27 @@ describe('authorization chain', () => {
     await client.endAsync()
   })
 
+  it('keeps a wildcard subscription from reading topics the read ACL closes', async () => {
+    const { url } = await start({
+      plugins: [
+        plugin('login', ctx => ctx.addAuthenticator({ authenticate: (input) => authenticated({ username: input.username }) })),
+        plugin('read-acl', ctx => ctx.addAuthorizer({
+          authorizeRead: (client, topic) => topic.startsWith(`sensors/${client.identity.username}/`) ? allow() : deny()
+        }))
+      ]
+    })
+    const anna = await connect(url, { username: 'anna' })
+    await anna.subscribeAsync('#', { qos: 1 })
+    const got = collect(anna, 2)
+    const plant = await connect(url, { username: 'plant' })
+    await plant.publishAsync('sensors/bob/temp', 'bob-1', { qos: 1 })
+    await plant.publishAsync('sensors/anna/temp', 'anna-1', { qos: 1 })
+    await plant.publishAsync('alarms/all', 'x', { qos: 1 })
+    await plant.publishAsync('sensors/anna/hum', 'anna-2', { qos: 1 })
+    assert.deepEqual(await got, [{ topic: 'sensors/anna/temp', payload: 'anna-1' }, { topic: 'sensors/anna/hum', payload: 'anna-2' }])
+    await Promise.all([anna.endAsync(), plant.endAsync()])
+  })
+
   it('caches decisions per client and forgets them on invalidateAuthorizations()', async () => {
     let allowed = true
     let asked = 0

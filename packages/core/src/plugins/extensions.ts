@@ -40,6 +40,14 @@ export interface Authenticator {
 export interface Authorizer {
   authorizePublish? (client: ClientContext, request: PublishRequest): MaybePromise<AuthorizationResult>
   authorizeSubscribe? (client: ClientContext, request: SubscribeRequest): MaybePromise<AuthorizationResult>
+  /**
+   * Whether a message on this concrete topic may be delivered to the client
+   * (Mosquitto's read ACL): it keeps a wildcard subscription from reading
+   * topics the ACL closes. Asked on delivery, so it must answer synchronously
+   * (a promise counts as deny, and is logged); answers are cached per client
+   * and topic like the others.
+   */
+  authorizeRead? (client: ClientContext, topic: string): AuthorizationResult
 }
 
 export type InterceptResult =
