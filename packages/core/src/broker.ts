@@ -152,7 +152,11 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Con
     }
     this.#startedAt = Date.now()
     this.#setState('running')
-    for (const address of this.addresses()) this.logger.info({ listener: address.name, url: address.url }, `listening on ${address.url}`)
+    for (const address of this.addresses()) {
+      const everywhere = address.boundAddress === '0.0.0.0' || address.boundAddress === '::'
+      this.logger.info({ listener: address.name, url: address.url, boundAddress: address.boundAddress },
+        `listening on ${address.url}${everywhere ? ` (bound to ${address.boundAddress}: every interface)` : ''}`)
+    }
     if (this.#host.extensions.authenticators.size === 0 && !this.config.allowAnonymous) {
       this.logger.warn('no authenticator is registered and allowAnonymous is false: every client will be refused. Add an auth plugin or set allowAnonymous: true.')
     }

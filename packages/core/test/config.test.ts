@@ -77,6 +77,18 @@ describe('configuration', () => {
     assert.equal(config.limits.maxPacketSize, 4096)
   })
 
+  it('names an EMBEDMQ_* variable that is no setting', () => {
+    assert.throws(() => envOverrides({ EMBEDMQ_HOME: '/srv' }), /environment variable EMBEDMQ_HOME does not name a setting/)
+  })
+
+  it('resolves plugin modules named in a file from the file\'s folder', async () => {
+    const file = await tempFile('broker.yaml', 'plugins:\n  - module: ./plugins/audit.js\n  - module: node:fs\n')
+    const config = await loadConfig({ file, env: {} })
+    const modules = config.plugins.map(p => 'module' in p ? p.module : p.name)
+    assert.equal(modules[0], new URL(`file://${join(file, '..', 'plugins', 'audit.js')}`).href)
+    assert.equal(modules[1], 'node:fs')
+  })
+
   it('rejects bad options given to createBroker in code, naming the field', () => {
     assert.throws(() => createBroker({ limits: { maxConnections: 0 } }), /invalid broker options: limits\.maxConnections/)
   })

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises'
-import { extname } from 'node:path'
+import { createRequire } from 'node:module'
+import { dirname, extname, isAbsolute, join, resolve as resolvePath } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { parse as parseYaml } from 'yaml'
 import type { z } from 'zod'
 import { EmbedmqError } from '../errors.js'
@@ -59,9 +61,15 @@ function parseEnvValue (raw: string): unknown {
  */
 export function envOverrides (env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const out: Record<string, unknown> = {}
+  const settings = Object.keys(brokerConfigSchema.shape)
   for (const [key, raw] of Object.entries(env)) {
     if (!key.startsWith(ENV_PREFIX) || raw === undefined) continue
     const path = key.slice(ENV_PREFIX.length).split('__').map(camel)
+    if (!settings.includes(path[0]!)) {
+      throw new EmbedmqError('EMBEDMQ_CONFIG_INVALID',
+        `environment variable ${key} does not name a setting (known: ${settings.map(k => ENV_PREFIX + k.replace(/[A-Z]/g, c => `_${c}`).toUpperCase()).join(', ')}); unset it or fix its name`,
+        { variable: key })
+    }
     let node = out
     for (const part of path.slice(0, -1)) {
       const child = node[part]
@@ -90,6 +98,32 @@ export function mergeConfig (base: Record<string, unknown>, over: Record<string,
  */
 export async function loadConfig (options: { file?: string, env?: NodeJS.ProcessEnv, overrides?: Record<string, unknown> } = {}): Promise<BrokerConfig> {
   const fromFile = options.file ? await readConfigFile(options.file) : {}
-  const merged = mergeConfig(mergeConfig(fromFile as Record<string, unknown>, envOverrides(options.env)), options.overrides ?? {})
-  return parseConfig(merged, options.file ? `config file ${options.file} (with environment overrides)` : 'configuration')
+  const fromEnv = envOverrides(options.env)
+  const merged = mergeConfig(mergeConfig(fromFile as Record<string, unknown>, fromEnv), options.overrides ?? {})
+  const source = options.file
+    ? `config file ${options.file}${Object.keys(fromEnv).length > 0 ? ' (with EMBEDMQ_* environment overrides)' : ''}`
+    : 'configuration'
+  const config = parseConfig(merged, source)
+  return options.file ? { ...config, plugins: config.plugins.map(p => anchorPluginModule(p, dirname(resolvePath(options.file!)))) } : config
+}
+
+/**
+ * Plugin modules named in a file resolve from the file's folder: a relative
+ * path (`./auth.js`) against it, a package name from its node_modules, so a
+ * config works whatever directory the broker starts in.
+ */
+function anchorPluginModule (entry: BrokerConfig['plugins'][number], baseDir: string): BrokerConfig['plugins'][number] {
+  if (!('module' in entry)) return entry
+  return { ...entry, module: resolvePluginModule(entry.module, baseDir) }
+}
+
+/** Resolves a plugin module specifier from `baseDir`; leaves it as it is when it cannot be resolved there. */
+export function resolvePluginModule (specifier: string, baseDir: string): string {
+  if (specifier.startsWith('file:') || specifier.startsWith('node:')) return specifier
+  if (specifier.startsWith('.') || isAbsolute(specifier)) return pathToFileURL(resolvePath(baseDir, specifier)).href
+  try {
+    return pathToFileURL(createRequire(join(baseDir, 'noop.js')).resolve(specifier)).href
+  } catch {
+    return specifier
+  }
 }

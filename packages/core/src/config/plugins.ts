@@ -1,7 +1,6 @@
-import { pathToFileURL } from 'node:url'
-import { resolve as resolvePath } from 'node:path'
 import { EmbedmqError } from '../errors.js'
 import type { Plugin } from '../plugins/plugin.js'
+import { resolvePluginModule } from './load.js'
 import type { PluginSpec } from './schema.js'
 
 type PluginFactory = (options?: Record<string, unknown>) => Plugin
@@ -9,10 +8,11 @@ type PluginFactory = (options?: Record<string, unknown>) => Plugin
 /**
  * Imports a plugin named in a config file. The module's default export (or
  * its `plugin` export) is a factory called with the entry's options.
- * Relative paths resolve against `baseDir` (the config file's folder).
+ * Relative paths and package names resolve from `baseDir` (the working
+ * directory, unless loadConfig already anchored them to the config file's folder).
  */
 export async function loadPluginSpec (spec: PluginSpec, baseDir = process.cwd()): Promise<Plugin> {
-  const specifier = spec.module.startsWith('.') ? pathToFileURL(resolvePath(baseDir, spec.module)).href : spec.module
+  const specifier = resolvePluginModule(spec.module, baseDir)
   let mod: { default?: unknown, plugin?: unknown }
   try {
     mod = await import(specifier) as typeof mod

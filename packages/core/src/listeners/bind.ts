@@ -31,7 +31,7 @@ export function bind (server: NetServer, name: string, transport: Transport, por
     const onListening = (): void => {
       server.off('error', onError)
       const address = server.address() as AddressInfo
-      resolve({ name, transport, port: address.port, ...listenerUrl(transport, address, path) })
+      resolve({ name, transport, port: address.port, boundAddress: address.address, ...listenerUrl(transport, address, path) })
     }
     server.once('error', onError)
     server.once('listening', onListening)

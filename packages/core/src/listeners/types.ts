@@ -28,7 +28,10 @@ export interface ConnectionSink {
 export interface ListenerAddress {
   name: string
   transport: Transport
+  /** A host a local client can connect to (loopback when the listener binds all interfaces). */
   host: string
+  /** The address actually bound: '0.0.0.0' or '::' means every interface. */
+  boundAddress: string
   port: number
   /** A URL a client can connect to, e.g. mqtt://127.0.0.1:1883 or ws://127.0.0.1:8083/mqtt. */
   url: string

@@ -1,0 +1,155 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+
+/**
+ * The command line: `embedmq [--help | --version]` or `embedmq <command> [flags]`.
+ * Parsing is strict (unknown flags are errors, not ignored) and produces typed
+ * invocations, so commands never see raw argv. A new command adds a FlagSpec
+ * table, a case in `parseCommand`, and a member of `Invocation`.
+ */
+
+export type CommandName = 'start'
+
+/** A flag, for both the parser and the help text. `value` names its argument; without it the flag is a switch. */
+export interface FlagSpec {
+  readonly name: string
+  readonly short?: string
+  readonly value?: string
+  readonly description: string
+}
+
+export interface CommandSpec {
+  readonly name: CommandName
+  readonly summary: string
+  readonly flags: readonly FlagSpec[]
+}
+
+const HELP_FLAG: FlagSpec = { name: 'help', short: 'h', description: 'Show this help' }
+
+export const GLOBAL_FLAGS: readonly FlagSpec[] = [
+  { name: 'help', short: 'h', description: 'Show help (embedmq <command> --help for a command)' },
+  { name: 'version', description: 'Print the version' }
+]
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'start',
+    summary: 'Run a broker until SIGINT or SIGTERM',
+    flags: [
+      { name: 'config', short: 'c', value: 'file', description: 'YAML or JSON config file. Without one: listeners on 127.0.0.1 only, anonymous clients allowed' },
+      { name: 'host', value: 'host', description: 'Bind address for every listener (default: as in the config file, else 127.0.0.1)' },
+      { name: 'port', short: 'p', value: 'port', description: 'MQTT over TCP port (default 1883; 0 picks a free port)' },
+      { name: 'ws-port', value: 'port', description: 'MQTT over WebSocket port, path /mqtt (default 8083; 0 picks a free port)' },
+      HELP_FLAG
+    ]
+  }
+]
+
+/** What `embedmq start` was asked to do; unset fields come from the config file or the defaults. */
+export interface StartOptions {
+  config?: string
+  host?: string
+  port?: number
+  wsPort?: number
+}
+
+export type Invocation =
+  | { kind: 'help', command?: CommandName }
+  | { kind: 'version' }
+  | { kind: 'start', options: StartOptions }
+
+/** A mistake on the command line: exit code 2, the message, and the usage of `command` (or the top level). */
+export class UsageError extends Error {
+  constructor (message: string, readonly command?: CommandName) {
+    super(message)
+    this.name = 'UsageError'
+  }
+}
+
+export function findCommand (name: string): CommandSpec | undefined {
+  return COMMANDS.find(c => c.name === name)
+}
+
+type ParsedValues = Record<string, string | boolean | Array<string | boolean> | undefined>
+
+/** node:util parseArgs with its errors turned into UsageErrors (first line only: the rest is advice about `--`). */
+function parseFlags (args: readonly string[], flags: readonly FlagSpec[], command?: CommandName): { values: ParsedValues, positionals: string[] } {
+  const options: NonNullable<ParseArgsConfig['options']> = {}
+  for (const flag of flags) {
+    options[flag.name] = { type: flag.value === undefined ? 'boolean' : 'string', ...(flag.short === undefined ? {} : { short: flag.short }) }
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: [...args], options, strict: true, allowPositionals: command === undefined })
+    return { values, positionals }
+  } catch (err) {
+    const message = err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err)
+    const short = message.replace(/\. This command does not take positional arguments$/, '')
+    throw new UsageError(short.charAt(0).toLowerCase() + short.slice(1), command)
+  }
+}
+
+function stringFlag (values: ParsedValues, name: string): string | undefined {
+  const value = values[name]
+  return typeof value === 'string' ? value : undefined
+}
+
+/** A TCP port: digits only (no '1e3', no '0x50'), 0–65535; 0 lets the OS choose. */
+export function parsePort (flag: string, raw: string, command?: CommandName): number {
+  const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN
+  if (!(port >= 0 && port <= 65535)) throw new UsageError(`--${flag} must be a port number from 0 to 65535, got '${raw}'`, command)
+  return port
+}
+
+function parseStart (args: readonly string[]): Invocation {
+  const spec = findCommand('start')
+  if (!spec) throw new Error('the start command is not registered')
+  const { values } = parseFlags(args, spec.flags, 'start')
+  if (values.help === true) return { kind: 'help', command: 'start' }
+  const options: StartOptions = {}
+  const config = stringFlag(values, 'config')
+  if (config !== undefined) {
+    if (config === '') throw new UsageError('--config needs a file path', 'start')
+    options.config = config
+  }
+  const host = stringFlag(values, 'host')
+  if (host !== undefined) {
+    if (host.trim() === '') throw new UsageError('--host needs an address, e.g. 127.0.0.1 or 0.0.0.0', 'start')
+    options.host = host
+  }
+  const port = stringFlag(values, 'port')
+  if (port !== undefined) options.port = parsePort('port', port, 'start')
+  const wsPort = stringFlag(values, 'ws-port')
+  if (wsPort !== undefined) options.wsPort = parsePort('ws-port', wsPort, 'start')
+  return { kind: 'start', options }
+}
+
+function parseCommand (name: CommandName, args: readonly string[]): Invocation {
+  switch (name) {
+    case 'start': return parseStart(args)
+  }
+}
+
+/**
+ * Global flags may only come before the command (`embedmq --help`), command
+ * flags only after it (`embedmq start --port 1884`). `embedmq help [command]`
+ * is accepted as a synonym for `--help`.
+ */
+export function parseCommandLine (argv: readonly string[]): Invocation {
+  const at = argv.findIndex(arg => !arg.startsWith('-'))
+  const globals = at === -1 ? argv : argv.slice(0, at)
+  const { values } = parseFlags(globals, GLOBAL_FLAGS)
+  if (values.help === true) return { kind: 'help' }
+  if (values.version === true) return { kind: 'version' }
+  if (at === -1) throw new UsageError('missing command')
+
+  const name = argv[at] ?? ''
+  const rest = argv.slice(at + 1)
+  if (name === 'help') {
+    if (rest.length === 0) return { kind: 'help' }
+    const target = findCommand(rest[0] ?? '')
+    if (!target || rest.length > 1) throw new UsageError(`unknown command '${rest.join(' ')}'`)
+    return { kind: 'help', command: target.name }
+  }
+  const command = findCommand(name)
+  if (!command) throw new UsageError(`unknown command '${name}'`)
+  return parseCommand(command.name, rest)
+}

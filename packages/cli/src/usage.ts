@@ -1,0 +1,52 @@
+import { COMMANDS, GLOBAL_FLAGS, findCommand, type CommandName, type FlagSpec } from './args.js'
+
+/** Help text is generated from the same flag tables the parser uses, so the two cannot drift apart. */
+
+function flagLines (flags: readonly FlagSpec[]): string[] {
+  const left = flags.map(f => `${f.short === undefined ? '    ' : `-${f.short}, `}--${f.name}${f.value === undefined ? '' : ` <${f.value}>`}`)
+  const width = Math.max(...left.map(l => l.length))
+  return flags.map((f, i) => `  ${(left[i] ?? '').padEnd(width)}  ${f.description}`)
+}
+
+const START_NOTES = [
+  'Precedence: flags, then EMBEDMQ_* environment variables, then the config file.',
+  'Environment: EMBEDMQ_<SETTING>, with __ between levels, overrides a config setting,',
+  '  e.g. EMBEDMQ_LIMITS__MAX_PACKET_SIZE=65536, EMBEDMQ_LOG_LEVEL=debug.',
+  '--port and --ws-port set the config\'s tcp and ws listener (adding one if it has none);',
+  '--host sets every listener\'s bind address.',
+  '',
+  'Exit codes: 0 stopped cleanly, 1 error (bad config, port in use…), 2 usage error,',
+  '  128+n forced exit on a second signal (130 SIGINT, 143 SIGTERM).'
+]
+
+export function usage (command?: CommandName): string {
+  const spec = command === undefined ? undefined : findCommand(command)
+  if (spec) {
+    return [
+      `Usage: embedmq ${spec.name} [options]`,
+      '',
+      `${spec.summary}.`,
+      '',
+      'Options:',
+      ...flagLines(spec.flags),
+      '',
+      ...(spec.name === 'start' ? START_NOTES : []),
+      ''
+    ].join('\n')
+  }
+  const width = Math.max(...COMMANDS.map(c => c.name.length))
+  return [
+    'Usage: embedmq <command> [options]',
+    '',
+    'embedmq: a standalone MQTT broker (TCP and WebSocket).',
+    '',
+    'Commands:',
+    ...COMMANDS.map(c => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Options:',
+    ...flagLines(GLOBAL_FLAGS),
+    '',
+    'Run \'embedmq <command> --help\' for a command\'s options.',
+    ''
+  ].join('\n')
+}
