@@ -8,7 +8,7 @@ export { Broker, createBroker, type BrokerOptions, type WebSocketMountOptions } 
 export type { BrokerApi, BrokerEvents, BrokerState, HealthReport, MessageHandler, PublishOptions, Unsubscribe } from './broker-api.js'
 export * from './types.js'
 export { EmbedmqError, isEmbedmqError, type EmbedmqErrorCode } from './errors.js'
-export { createLogger, silentLogger, type Logger, type LogLevel } from './logger.js'
+export { createLogger, MemoryLogger, silentLogger, type LogEntry, type Logger, type LogLevel } from './logger.js'
 export { Tokens, systemClock, type Clock } from './tokens.js'
 export {
   allow, authenticated, deny, drop, next, proceed, refuse,
@@ -16,7 +16,7 @@ export {
   type ConnackRefusal, type ConnectionListener, type Deny, type InterceptResult, type LinkOptions,
   type MaybePromise, type Next, type PublishInterceptor
 } from './plugins/extensions.js'
-export type { OptionsSchema, PersistenceProvider, Plugin, PluginContext, Provided } from './plugins/plugin.js'
+export { resolveProvided, type OptionsSchema, type PersistenceProvider, type Plugin, type PluginContext, type Provided } from './plugins/plugin.js'
 export { brokerConfigSchema, listenerSchema, limitsSchema, pluginSpecSchema } from './config/schema.js'
 export type { BrokerConfig, BrokerConfigInput, Limits, ListenerConfig, ListenerConfigInput, PluginSpec } from './config/schema.js'
 export { loadConfig, parseConfig, readConfigFile, envOverrides, mergeConfig } from './config/load.js'

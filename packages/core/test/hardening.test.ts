@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import mqttPacket from 'mqtt-packet'
-import { createBroker, type Broker, type BrokerOptions } from '../src/index.js'
-import { collect, connect, eventually, RecordingLogger } from './helpers.js'
+import { createBroker, MemoryLogger, type Broker, type BrokerOptions } from '../src/index.js'
+import { collect, connect, eventually } from './helpers.js'
 import { RawClient } from './raw.js'
 
 const TRANSPORTS = ['tcp', 'ws'] as const
 
-async function startOn (options: BrokerOptions = {}): Promise<{ broker: Broker, log: RecordingLogger, url: Record<'tcp' | 'ws', string> }> {
-  const log = new RecordingLogger()
+async function startOn (options: BrokerOptions = {}): Promise<{ broker: Broker, log: MemoryLogger, url: Record<'tcp' | 'ws', string> }> {
+  const log = new MemoryLogger()
   const broker = createBroker({
     logger: log,
     allowAnonymous: true,

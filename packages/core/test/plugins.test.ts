@@ -71,7 +71,7 @@ describe('authentication chain', () => {
     assert.equal(await connackCode(url, { username: 'boom' }), 5)
     const lines = log.find('error', 'threw during authenticate')
     assert.equal(lines.length, 1)
-    assert.equal(lines[0]!.obj.plugin, 'flaky')
+    assert.equal(lines[0]!.fields.plugin, 'flaky')
     assert.match(lines[0]!.msg, /backend exploded/)
     assert.equal(await connackCode(url, { username: 'fine' }), 0)
     assert.equal(broker.state, 'running')
@@ -86,7 +86,7 @@ describe('authentication chain', () => {
     assert.equal(await connackCode(url, { username: 'slow' }), 5)
     const lines = log.find('error', 'did not answer authenticate within 150 ms')
     assert.equal(lines.length, 1)
-    assert.equal(lines[0]!.obj.plugin, 'hangs')
+    assert.equal(lines[0]!.fields.plugin, 'hangs')
     assert.equal(await connackCode(url, { username: 'quick' }), 0)
   })
 

@@ -1,5 +1,5 @@
 import 'reflect-metadata'
-import type { DependencyContainer, InjectionToken } from 'tsyringe'
+import type { DependencyContainer } from 'tsyringe'
 import { EmbedmqError, toError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { BrokerApi } from '../broker-api.js'
@@ -7,7 +7,7 @@ import { Tokens } from '../tokens.js'
 import { Chain } from './chain.js'
 import type { Authenticator, Authorizer, ConnectionListener, PublishInterceptor } from './extensions.js'
 import { orderByDependencies } from './order.js'
-import type { PersistenceProvider, Plugin, PluginContext, Provided } from './plugin.js'
+import { resolveProvided, type PersistenceProvider, type Plugin, type PluginContext, type Provided } from './plugin.js'
 
 /** What plugins contributed: the chains the broker's hooks run. */
 export class Extensions {
@@ -29,10 +29,6 @@ export interface PluginHostOptions {
   linkTimeoutMs: number
   /** How long one plugin's register/start/stop may take. */
   lifecycleTimeoutMs: number
-}
-
-function isToken<T> (value: Provided<T>): value is InjectionToken<T> {
-  return typeof value === 'function' || typeof value === 'string' || typeof value === 'symbol'
 }
 
 async function within<T> (work: () => T | Promise<T>, ms: number, what: string, plugin: string): Promise<T> {
@@ -141,7 +137,7 @@ export class PluginHost {
     container.register(Tokens.PluginOptions, { useValue: options })
     const ext = this.extensions
     const name = plugin.name
-    const resolve = <T>(provided: Provided<T>): T => (isToken(provided) ? container.resolve(provided) : provided)
+    const resolve = <T>(provided: Provided<T>): T => resolveProvided(container, provided)
     return {
       name,
       options,

@@ -63,3 +63,12 @@ export interface Plugin<O = unknown> {
   start? (): MaybePromise<void>
   stop? (): MaybePromise<void>
 }
+
+function isToken<T> (value: Provided<T>): value is InjectionToken<T> {
+  return typeof value === 'function' || typeof value === 'string' || typeof value === 'symbol'
+}
+
+/** An instance as it is, or a class/token constructed by the container (with its injections). */
+export function resolveProvided<T> (container: DependencyContainer, provided: Provided<T>): T {
+  return isToken(provided) ? container.resolve(provided) : provided
+}
