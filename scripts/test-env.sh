@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure what the test suite talks to is present, then runs the given command.
-#   - Debian packages: mosquitto + mosquitto-clients (interop and bridge tests), redis-server.
+#   - Debian packages: mosquitto + mosquitto-clients (interop and bridge tests), redis-server,
+#     chromium (browser tests drive /usr/bin/chromium with playwright-core; no browser downloads).
 #     Installed with apt-get when missing (CI and fresh machines run as root).
 #   - A Redis at 127.0.0.1:6379, started here unless one already answers.
 # Usage: bash scripts/test-env.sh <command> [args...]
@@ -10,6 +11,7 @@ need=()
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "test-env: installing ${need[*]} with apt-get" >&2

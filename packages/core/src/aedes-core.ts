@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream'
 import { Aedes, type AedesPublishPacket, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes'
 import type { Limits } from './config/schema.js'
 import type { CoreHooks, PublishVerdict } from './core-hooks.js'
-import { limitOutbound, type InboundGuard } from './edge/index.js'
+import { neverWaitForDrain, OutboundGate, SlowConsumerError, type InboundGuard } from './edge/index.js'
 import type { ConnectionMeta } from './listeners/types.js'
 import type { MaybePromise } from './plugins/extensions.js'
 import { Session } from './session.js'
@@ -118,6 +118,10 @@ export class AedesCore {
       ...(options.id === undefined ? {} : { id: options.id }),
       ...(options.persistence === undefined ? {} : { persistence: options.persistence }),
       ...(options.emitter === undefined ? {} : { mq: options.emitter }),
+      // No emitter queue: embedmq's connection writes never wait (see edge/outbound-limiter.ts), and
+      // mqemitter's bounded queue was both slow (Array.shift on thousands of entries) and, released
+      // after a subscriber left, recursed until the stack overflowed.
+      concurrency: 0,
       connectTimeout: options.limits.connectTimeoutMs,
       heartbeatInterval: options.heartbeatIntervalMs,
       maxClientsIdLength: options.limits.maxClientIdLength,
@@ -137,12 +141,9 @@ export class AedesCore {
    * outbound, every connection gets the slow-consumer bound.
    */
   handle (stream: Duplex, meta: ConnectionMeta, guard?: InboundGuard): void {
-    const session = new Session(meta)
+    const session = new Session(meta, new OutboundGate(this.#outgoing))
     if (guard) guardReads(stream, guard)
-    limitOutbound(stream, this.#outgoing, {
-      dropped: (total) => this.#hooks.outboundDropped(session, total),
-      overflow: (reason) => this.#hooks.outboundOverflow(session, reason)
-    })
+    neverWaitForDrain(stream)
     const client = this.#aedes.handle(stream, meta.request)
     this.#sessions.set(client, session)
   }
@@ -202,7 +203,7 @@ export class AedesCore {
           connectedAt: session.connectedAt,
           clean: client.clean,
           subscriptions: Object.entries(subs).map(([filter, s]) => ({ filter, qos: s.qos as QoS })),
-          droppedMessages: session.droppedMessages
+          droppedMessages: session.outbound.dropped
         }
       }
     }
@@ -231,7 +232,7 @@ export class AedesCore {
     const store = (this.#aedes as unknown as { persistence: { incomingDelPacket: (client: Client, packet: { messageId: number }) => Promise<void> } }).persistence
     const incomingDelPacket = store.incomingDelPacket.bind(store)
     store.incomingDelPacket = (client, packet) => {
-      this.#sessions.get(client)?.awaitingRelease.delete(packet.messageId)
+      this.#sessions.get(client)?.released(packet.messageId)
       return incomingDelPacket(client, packet)
     }
   }
@@ -240,7 +241,7 @@ export class AedesCore {
     let session = this.#sessions.get(client)
     if (!session) {
       // Clients always come through handle(); this is only a fallback for safety.
-      session = new Session({ transport: 'tcp', listener: 'unknown' })
+      session = new Session({ transport: 'tcp', listener: 'unknown' }, new OutboundGate(this.#outgoing))
       this.#sessions.set(client, session)
     }
     return session
@@ -309,14 +310,14 @@ export class AedesCore {
         // again, never delivered again. aedes' own duplicate check is asynchronous,
         // so copies arriving in one read could all pass it; this set is checked
         // synchronously, in arrival order.
-        if (session.awaitingRelease.has(p.messageId)) {
+        if (session.awaitsRelease(p.messageId)) {
           p.topic = SINK_TOPIC
           p.payload = EMPTY
           p.retain = false
           callback(null)
           return
         }
-        session.awaitingRelease.add(p.messageId)
+        session.acknowledgedQos2(p.messageId)
       }
       if (RESERVED_PUBLISH_PREFIXES.some(prefix => p.topic.startsWith(prefix))) {
         callback(new Error(`clients may not publish to ${p.topic.split('/')[0]}/ topics`))
@@ -360,14 +361,30 @@ export class AedesCore {
         () => callback(null, null))
     }
 
+    // Called once per delivery, before anything is written: the place to keep a
+    // slow client's backlog bounded and to apply read authorization.
     aedes.authorizeForward = (client, packet) => {
       if (packet.topic === SINK_TOPIC) return null
-      return hooks.canRead(this.#session(client), packet.topic) ? packet : null
+      const session = this.#session(client)
+      const conn = client.conn
+      switch (session.outbound.admit(conn, packet.qos)) {
+        case 'drop':
+          hooks.outboundDropped(session, session.outbound.dropped)
+          return null
+        case 'disconnect':
+          if (!conn.destroyed) {
+            const reason = session.outbound.overflowReason(conn)
+            hooks.outboundOverflow(session, reason)
+            conn.destroy(new SlowConsumerError(reason))
+          }
+          return null
+      }
+      return hooks.canRead(session, packet.topic) ? packet : null
     }
 
     aedes.published = (packet, client, callback) => {
       if (packet.topic !== SINK_TOPIC) {
-        hooks.published(toMessage(packet), client ? this.#session(client) : null)
+        hooks.published(packet.qos as QoS, client ? this.#session(client) : null, () => toMessage(packet))
       }
       callback(null)
     }

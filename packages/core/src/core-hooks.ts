@@ -1,6 +1,6 @@
 import type { MaybePromise } from './plugins/extensions.js'
 import type { Session } from './session.js'
-import type { ConnectInput, Message, SubscribeRequest } from './types.js'
+import type { ConnectInput, Message, QoS, SubscribeRequest } from './types.js'
 
 /** The broker's decision on an inbound PUBLISH. */
 export type PublishVerdict =
@@ -20,8 +20,11 @@ export interface CoreHooks {
   authorizeSubscribe (session: Session, request: SubscribeRequest): MaybePromise<boolean>
   /** Whether a message on `topic` may be delivered to this client; asked per delivery, so synchronous. */
   canRead (session: Session, topic: string): boolean
-  /** A message was routed (from a client, a will, or the host app when session is null). */
-  published (message: Message, session: Session | null): void
+  /**
+   * A message was routed (from a client, a will, or the host app when session
+   * is null). `message` builds the message only when someone wants to see it.
+   */
+  published (qos: QoS, session: Session | null, message: () => Message): void
   connected (session: Session): void
   disconnected (session: Session): void
   subscribed (session: Session, requests: SubscribeRequest[]): void

@@ -7,8 +7,8 @@ import type { BrokerEvents } from './broker-api.js'
 import { runChain, runInterceptors, type Decided, type Intercepted } from './plugins/chain.js'
 import type { AuthenticationResult, AuthorizationResult, Deny, MaybePromise } from './plugins/extensions.js'
 import type { Extensions } from './plugins/host.js'
-import type { Session } from './session.js'
-import type { ConnectInput, Identity, Message, SubscribeRequest } from './types.js'
+import type { AuthorizationAction, Session } from './session.js'
+import type { ConnectInput, Identity, Message, QoS, SubscribeRequest } from './types.js'
 
 function isThenable<T> (value: MaybePromise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function'
@@ -45,6 +45,12 @@ export class Policy implements CoreHooks {
 
   connect (session: Session, input: ConnectInput): MaybePromise<number> {
     if (!this.acceptingConnections) return this.#refuse(session, input, 3, 'broker is stopping', undefined)
+    const certificateUsername = session.meta.certificateUsername
+    if (certificateUsername !== undefined) {
+      // The listener verified the client certificate: it is the login (Mosquitto's use_identity_as_username).
+      session.authenticated(input.clientId, { username: certificateUsername, roles: [], claims: { certificate: session.meta.peerCertificate?.subject ?? {} }, authenticatedBy: 'certificate' })
+      return 0
+    }
     const decided = runChain(this.extensions.authenticators.links, a => a.authenticate(input), this.log, 'authenticate')
     return then(decided, ({ result, plugin }: Decided<AuthenticationResult | Deny>) => {
       if (result === undefined) {
@@ -86,29 +92,26 @@ export class Policy implements CoreHooks {
   }
 
   /** Looks up or computes an authorization decision, caching it per client. */
-  #authorize (session: Session, key: string, ask: () => MaybePromise<Decided<AuthorizationResult | Deny>>): MaybePromise<boolean> {
+  #authorize (session: Session, action: AuthorizationAction, topic: string, ask: () => MaybePromise<Decided<AuthorizationResult | Deny>>): MaybePromise<boolean> {
     const cache = this.config.authorization.cache
     if (cache) {
-      const hit = session.authorizations.get(key)
+      const hit = session.authorizations.get(action, topic)
       if (hit !== undefined) return hit
     }
     if (this.extensions.authorizers.size === 0) return this.config.allowUnmatchedAuthorization
     return then(ask(), ({ result, plugin }) => {
       const allowed = result === undefined ? this.config.allowUnmatchedAuthorization : result.outcome === 'allow'
       if (!allowed) {
-        this.log.info({ clientId: session.clientId, username: session.identity.username, plugin, key, reason: result?.outcome === 'deny' ? result.reason : 'no authorizer allowed it' },
-          `denied ${key.startsWith('p:') ? 'publish to' : 'subscription to'} "${key.slice(2)}" for client "${session.clientId}"`)
+        this.log.info({ clientId: session.clientId, username: session.identity.username, plugin, action, topic, reason: result?.outcome === 'deny' ? result.reason : 'no authorizer allowed it' },
+          `denied ${action === 'publish' ? 'publish to' : 'subscription to'} "${topic}" for client "${session.clientId}"`)
       }
-      if (cache) {
-        if (session.authorizations.size >= this.config.authorization.cacheSize) session.authorizations.clear()
-        session.authorizations.set(key, allowed)
-      }
+      if (cache) session.authorizations.set(action, topic, allowed, this.config.authorization.cacheSize)
       return allowed
     })
   }
 
   authorizePublish (session: Session, message: Message): MaybePromise<PublishVerdict> {
-    const allowed = this.#authorize(session, `p:${message.topic}`, () => runChain(this.extensions.authorizers.links,
+    const allowed = this.#authorize(session, 'publish', message.topic, () => runChain(this.extensions.authorizers.links,
       a => a.authorizePublish?.(session.context, message) ?? NEXT, this.log, 'authorizePublish'))
     return then(allowed, (ok): MaybePromise<PublishVerdict> => {
       if (!ok) {
@@ -137,15 +140,15 @@ export class Policy implements CoreHooks {
   }
 
   authorizeSubscribe (session: Session, request: SubscribeRequest): MaybePromise<boolean> {
-    return this.#authorize(session, `s:${request.filter}`, () => runChain(this.extensions.authorizers.links,
+    return this.#authorize(session, 'subscribe', request.filter, () => runChain(this.extensions.authorizers.links,
       a => a.authorizeSubscribe?.(session.context, request) ?? NEXT, this.log, 'authorizeSubscribe'))
   }
 
   canRead (session: Session, topic: string): boolean {
     this.#hasReaders ??= this.extensions.authorizers.links.some(l => l.handler.authorizeRead !== undefined)
     if (!this.#hasReaders) return true
-    const key = `r:${topic}`
-    const cached = this.config.authorization.cache ? session.authorizations.get(key) : undefined
+    const cache = this.config.authorization.cache
+    const cached = cache ? session.authorizations.get('read', topic) : undefined
     if (cached !== undefined) return cached
     const decided = runChain(this.extensions.authorizers.links, (a) => {
       const answer = a.authorizeRead?.(session.context, topic) ?? NEXT
@@ -156,16 +159,13 @@ export class Policy implements CoreHooks {
     }, this.log, 'authorizeRead') as Decided<AuthorizationResult | Deny>
     const allowed = decided.result === undefined ? this.config.allowUnmatchedAuthorization : decided.result.outcome === 'allow'
     if (!allowed) this.log.debug({ clientId: session.clientId, topic, plugin: decided.plugin }, 'delivery withheld by read authorization')
-    if (this.config.authorization.cache) {
-      if (session.authorizations.size >= this.config.authorization.cacheSize) session.authorizations.clear()
-      session.authorizations.set(key, allowed)
-    }
+    if (cache) session.authorizations.set('read', topic, allowed, this.config.authorization.cacheSize)
     return allowed
   }
 
-  published (message: Message, session: Session | null): void {
-    if (session !== null && message.qos > 0 && this.inflight > 0) this.inflight--
-    if (this.events.listenerCount('published') > 0) this.events.emit('published', message, session?.context ?? null)
+  published (qos: QoS, session: Session | null, message: () => Message): void {
+    if (session !== null && qos > 0 && this.inflight > 0) this.inflight--
+    if (this.events.listenerCount('published') > 0) this.events.emit('published', message(), session?.context ?? null)
   }
 
   connected (session: Session): void {
@@ -194,7 +194,6 @@ export class Policy implements CoreHooks {
   }
 
   outboundDropped (session: Session, total: number): void {
-    session.droppedMessages = total
     // The first drop and then every 1000th: enough to act on, never a flood.
     if (total % 1000 === 1) {
       this.log.warn({ clientId: session.clientId, dropped: total, remoteAddress: session.meta.remoteAddress },
@@ -203,7 +202,7 @@ export class Policy implements CoreHooks {
   }
 
   outboundOverflow (session: Session, reason: string): void {
-    this.log.warn({ clientId: session.clientId, remoteAddress: session.meta.remoteAddress, dropped: session.droppedMessages },
+    this.log.warn({ clientId: session.clientId, remoteAddress: session.meta.remoteAddress, dropped: session.outbound.dropped },
       `disconnecting client "${session.clientId}": ${reason}`)
   }
 

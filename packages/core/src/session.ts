@@ -1,3 +1,4 @@
+import type { OutboundGate } from './edge/outbound-limiter.js'
 import type { ConnectionMeta } from './listeners/types.js'
 import type { ClientContext, Identity } from './types.js'
 
@@ -13,15 +14,13 @@ export class Session {
   connectedAt = new Date()
   /** Set by the CONNECT check when the client must be refused with this CONNACK code. */
   refusal: number | undefined
-  /** 'p:<topic>' / 's:<filter>' → allowed. Emptied on invalidate; dropped with the session. */
-  readonly authorizations = new Map<string, boolean>()
-  /** Inbound QoS 2 packet ids acknowledged with PUBREC and not yet released (PUBREL). */
-  readonly awaitingRelease = new Set<number>()
-  /** QoS 0 messages dropped because this client was not reading. */
-  droppedMessages = 0
+  /** Cached authorization decisions. Emptied on invalidate; dropped with the session. */
+  readonly authorizations = new DecisionCache()
+  /** Inbound QoS 2 packet ids acknowledged with PUBREC and not yet released (PUBREL); made on first use. */
+  #awaitingRelease: Set<number> | undefined
   #context: ClientContext | undefined
 
-  constructor (readonly meta: ConnectionMeta) {}
+  constructor (readonly meta: ConnectionMeta, readonly outbound: OutboundGate) {}
 
   /** The read-only view authorizers and listeners get; built once per authenticated identity. */
   get context (): ClientContext {
@@ -35,9 +34,64 @@ export class Session {
     return this.#context
   }
 
+  /** Whether an inbound QoS 2 packet id was acknowledged and not yet released. */
+  awaitsRelease (messageId: number): boolean {
+    return this.#awaitingRelease?.has(messageId) === true
+  }
+
+  acknowledgedQos2 (messageId: number): void {
+    (this.#awaitingRelease ??= new Set()).add(messageId)
+  }
+
+  released (messageId: number): void {
+    this.#awaitingRelease?.delete(messageId)
+  }
+
   authenticated (clientId: string, identity: Identity): void {
     this.clientId = clientId
     this.identity = identity
     this.#context = undefined
   }
+}
+
+export type AuthorizationAction = 'publish' | 'subscribe' | 'read'
+
+/**
+ * Authorization decisions of one client, by action and topic. A map per
+ * action (made on first use) keeps lookups to one string key, with no key
+ * building on the publish path. Bounded: when full, it starts over.
+ */
+export class DecisionCache {
+  #publish: Map<string, boolean> | undefined
+  #subscribe: Map<string, boolean> | undefined
+  #read: Map<string, boolean> | undefined
+  #size = 0
+
+  #map (action: AuthorizationAction): Map<string, boolean> | undefined {
+    return action === 'publish' ? this.#publish : action === 'read' ? this.#read : this.#subscribe
+  }
+
+  get (action: AuthorizationAction, topic: string): boolean | undefined {
+    return this.#map(action)?.get(topic)
+  }
+
+  set (action: AuthorizationAction, topic: string, allowed: boolean, maxEntries: number): void {
+    if (this.#size >= maxEntries) this.clear()
+    let map = this.#map(action)
+    if (!map) {
+      map = new Map()
+      if (action === 'publish') this.#publish = map
+      else if (action === 'read') this.#read = map
+      else this.#subscribe = map
+    }
+    if (!map.has(topic)) this.#size++
+    map.set(topic, allowed)
+  }
+
+  clear (): void {
+    this.#publish = this.#subscribe = this.#read = undefined
+    this.#size = 0
+  }
+
+  get size (): number { return this.#size }
 }

@@ -172,6 +172,37 @@ describe('hardening', function () {
     })
   }
 
+  describe('a subscriber leaving under a flood', () => {
+    it('does not crash the broker (the emitter backlog used to recurse until the stack overflowed)', async () => {
+      const started = await startOn()
+      broker = started.broker
+      const sub = await connect(started.url.tcp)
+      await sub.subscribeAsync('flood/+', { qos: 0 })
+      let received = 0
+      sub.on('message', () => { received++ })
+      const publishers = await Promise.all(Array.from({ length: 8 }, () => connect(started.url.tcp)))
+      let flooding = true
+      const floods = publishers.map(async (p, i) => {
+        for (let n = 0; flooding && n < 200_000; n++) {
+          p.publish(`flood/${i}`, 'x', { qos: 0 })
+          if (n % 256 === 0) await new Promise(resolve => setImmediate(resolve))
+        }
+      })
+      await eventually(() => received > 1000, 'the subscriber to receive part of the flood', 20_000)
+      sub.end(true)
+      await new Promise(resolve => setTimeout(resolve, 1000))
+      flooding = false
+      await Promise.all(floods)
+      assert.equal(broker.state, 'running')
+      const probe = await connect(started.url.ws)
+      await probe.subscribeAsync('probe')
+      const got = collect(probe, 1)
+      await publishers[0]!.publishAsync('probe', 'alive', { qos: 1 })
+      assert.deepEqual(await got, [{ topic: 'probe', payload: 'alive' }])
+      await Promise.all([probe.endAsync(), ...publishers.map(p => p.endAsync(true))])
+    })
+  })
+
   describe('rate limits', () => {
     it('throttles a client over its message rate while another client is unaffected', async () => {
       const started = await startOn({ limits: { rate: { messagesPerSecond: 50, burstSeconds: 1, onExceeded: 'throttle' } } })

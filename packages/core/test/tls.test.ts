@@ -59,6 +59,23 @@ describe('TLS and WSS listeners', function () {
     assert.equal(broker.state, 'running')
   })
 
+  it('logs a device in by its certificate CN when the listener says certificateLogin: cn', async () => {
+    const started = await startBroker({
+      allowAnonymous: false,
+      listeners: [{ type: 'tls', host: '127.0.0.1', port: 0, key: pki.serverKey, cert: pki.serverCert, ca: pki.ca, requestCert: true, certificateLogin: 'cn' }]
+    })
+    broker = started.broker
+    const url = broker.addresses()[0]!.url
+    const device = await connect(url, { ca: pki.ca, key: pki.clientKey, cert: pki.clientCert, clientId: 'device-9', username: 'ignored', password: 'ignored' })
+    assert.deepEqual(broker.clients().map(c => [c.id, c.username]), [['device-9', 'press-7']])
+    await device.endAsync()
+  })
+
+  it('refuses certificateLogin without a CA to verify against, naming the field', async () => {
+    await assert.rejects(startBroker({ listeners: [{ type: 'tls', port: 0, key: pki.serverKey, cert: pki.serverCert, certificateLogin: 'cn' }] }),
+      /listeners\.0: certificateLogin needs requestCert: true and a ca/)
+  })
+
   it('names the listener when a key or certificate file cannot be read', async () => {
     await assert.rejects(startBroker({ listeners: [{ type: 'tls', port: 0, keyFile: '/nonexistent/server.key', certFile: '/nonexistent/server.crt' }] }),
       /listener "tls:0": cannot read key file \/nonexistent\/server\.key/)

@@ -25,7 +25,14 @@ const tlsFields = {
   /** With requestCert: refuse clients whose certificate does not verify against `ca`. */
   rejectUnauthorized: z.boolean().default(true),
   /** Passphrase for an encrypted key. */
-  passphrase: z.string().optional()
+  passphrase: z.string().optional(),
+  /**
+   * Log in with the client certificate (Mosquitto's use_identity_as_username):
+   * a verified certificate's subject CN, or its first SAN of a kind, becomes the
+   * username and the client is authenticated by it; the MQTT username and
+   * password are ignored. Needs requestCert and a CA.
+   */
+  certificateLogin: z.enum(['cn', 'san:dns', 'san:email', 'san:uri']).optional()
 }
 
 const base = {
@@ -50,12 +57,15 @@ const wsFields = {
 const hasKeyAndCert = (l: { key?: unknown, keyFile?: unknown, cert?: unknown, certFile?: unknown }): boolean =>
   (l.key !== undefined || l.keyFile !== undefined) && (l.cert !== undefined || l.certFile !== undefined)
 const keyCertMessage = { message: 'a TLS listener needs key (or keyFile) and cert (or certFile)' }
+const certLoginNeedsCa = (l: { certificateLogin?: unknown, requestCert?: boolean, ca?: unknown, caFile?: unknown }): boolean =>
+  l.certificateLogin === undefined || (l.requestCert === true && (l.ca !== undefined || l.caFile !== undefined))
+const certLoginMessage = { message: 'certificateLogin needs requestCert: true and a ca (or caFile) to verify client certificates against' }
 
 export const listenerSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('tcp'), ...base }),
-  z.strictObject({ type: z.literal('tls'), ...base, ...tlsFields }).refine(hasKeyAndCert, keyCertMessage),
+  z.strictObject({ type: z.literal('tls'), ...base, ...tlsFields }).refine(hasKeyAndCert, keyCertMessage).refine(certLoginNeedsCa, certLoginMessage),
   z.strictObject({ type: z.literal('ws'), ...base, ...wsFields }),
-  z.strictObject({ type: z.literal('wss'), ...base, ...wsFields, ...tlsFields }).refine(hasKeyAndCert, keyCertMessage)
+  z.strictObject({ type: z.literal('wss'), ...base, ...wsFields, ...tlsFields }).refine(hasKeyAndCert, keyCertMessage).refine(certLoginNeedsCa, certLoginMessage)
 ])
 
 export const limitsSchema = z.strictObject({

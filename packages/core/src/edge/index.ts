@@ -3,7 +3,7 @@ import { InboundGuard } from './inbound-guard.js'
 import { TokenBucket } from './token-bucket.js'
 
 export { InboundGuard } from './inbound-guard.js'
-export { limitOutbound, SlowConsumerError, type OutboundEvents, type OutboundRules } from './outbound-limiter.js'
+export { neverWaitForDrain, OutboundGate, SlowConsumerError, type Admission, type OutboundRules } from './outbound-limiter.js'
 export { TokenBucket } from './token-bucket.js'
 
 /** The inbound guard one connection gets under these limits. */

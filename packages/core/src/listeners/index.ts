@@ -20,7 +20,13 @@ export function createListener (config: ListenerConfig, sink: ConnectionSink): L
     case 'ws':
       return new WebSocketListener({ ...where, path: config.path, ...(config.allowedOrigins ? { allowedOrigins: config.allowedOrigins } : {}) }, sink)
     case 'wss':
-      return new WebSocketListener({ ...where, path: config.path, ...(config.allowedOrigins ? { allowedOrigins: config.allowedOrigins } : {}), tls: config }, sink)
+      return new WebSocketListener({
+        ...where,
+        path: config.path,
+        ...(config.allowedOrigins ? { allowedOrigins: config.allowedOrigins } : {}),
+        ...(config.certificateLogin ? { certificateLogin: config.certificateLogin } : {}),
+        tls: config
+      }, sink)
   }
 }
 

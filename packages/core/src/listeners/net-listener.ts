@@ -2,7 +2,7 @@ import net from 'node:net'
 import tls from 'node:tls'
 import type { Transport } from '../types.js'
 import { bind, unbind } from './bind.js'
-import { tlsServerOptions, type TlsSettings } from './tls-options.js'
+import { certificateName, tlsServerOptions, type TlsSettings } from './tls-options.js'
 import type { ConnectionSink, Listener, ListenerAddress } from './types.js'
 
 export interface NetListenerOptions {
@@ -25,14 +25,18 @@ export class NetListener implements Listener {
     if (options.tls) {
       this.transport = 'tls'
       const server = tls.createServer(tlsServerOptions(options.tls, options.name))
+      const login = options.tls.certificateLogin
       server.on('secureConnection', (socket: tls.TLSSocket) => {
+        const peerCertificate = socket.getPeerCertificate()
+        const certificateUsername = login ? certificateName(peerCertificate, socket.authorized, login) : undefined
         sink.accept(socket, {
           transport: 'tls',
           listener: this.name,
           remoteAddress: socket.remoteAddress,
           remotePort: socket.remotePort,
-          peerCertificate: socket.getPeerCertificate(),
-          peerCertificateAuthorized: socket.authorized
+          peerCertificate,
+          peerCertificateAuthorized: socket.authorized,
+          ...(certificateUsername === undefined ? {} : { certificateUsername })
         })
       })
       // A failed handshake is the client's problem: drop its socket, keep listening.

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import type { TlsOptions } from 'node:tls'
+import type { PeerCertificate, TlsOptions } from 'node:tls'
 import { EmbedmqError } from '../errors.js'
 
 export interface TlsSettings {
@@ -12,6 +12,27 @@ export interface TlsSettings {
   requestCert: boolean
   rejectUnauthorized: boolean
   passphrase?: string
+  certificateLogin?: CertificateLogin
+}
+
+export type CertificateLogin = 'cn' | 'san:dns' | 'san:email' | 'san:uri'
+
+const SAN_PREFIX: Record<Exclude<CertificateLogin, 'cn'>, string> = { 'san:dns': 'DNS:', 'san:email': 'email:', 'san:uri': 'URI:' }
+
+/**
+ * The login name a verified client certificate carries: its subject CN, or
+ * its first subjectAltName of the given kind. Undefined when the certificate
+ * was not verified or has no such name.
+ */
+export function certificateName (cert: PeerCertificate | undefined, authorized: boolean, from: CertificateLogin): string | undefined {
+  if (!authorized || !cert || Object.keys(cert).length === 0) return undefined
+  if (from === 'cn') {
+    const cn = cert.subject?.CN
+    return typeof cn === 'string' && cn.length > 0 ? cn : undefined
+  }
+  const prefix = SAN_PREFIX[from]
+  const entry = (cert.subjectaltname ?? '').split(/,\s*/).find(e => e.startsWith(prefix))
+  return entry ? entry.slice(prefix.length) : undefined
 }
 
 function pem (inline: string | Buffer | undefined, file: string | undefined, what: string, listener: string): string | Buffer | undefined {

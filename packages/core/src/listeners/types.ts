@@ -13,6 +13,8 @@ export interface ConnectionMeta {
   request?: IncomingMessage
   peerCertificate?: PeerCertificate
   peerCertificateAuthorized?: boolean
+  /** Set when the listener logs clients in by certificate and this one carried a verified name. */
+  certificateUsername?: string
 }
 
 /** Where listeners deliver accepted connections (the broker). */

@@ -5,8 +5,8 @@ import type { TLSSocket } from 'node:tls'
 import { WebSocketServer } from 'ws'
 import type { Transport } from '../types.js'
 import { bind, unbind } from './bind.js'
-import { tlsServerOptions, type TlsSettings } from './tls-options.js'
-import type { ConnectionSink, Listener, ListenerAddress } from './types.js'
+import { certificateName, tlsServerOptions, type CertificateLogin, type TlsSettings } from './tls-options.js'
+import type { ConnectionMeta, ConnectionSink, Listener, ListenerAddress } from './types.js'
 import { WebSocketDuplex } from './ws-duplex.js'
 
 export interface WebSocketGatewayOptions {
@@ -19,6 +19,8 @@ export interface WebSocketGatewayOptions {
    * Origin header (non-browser clients) always pass. Undefined allows all.
    */
   allowedOrigins?: readonly string[]
+  /** On a wss server that verifies client certificates: log clients in by certificate. */
+  certificateLogin?: CertificateLogin
 }
 
 /**
@@ -94,12 +96,17 @@ export class WebSocketGateway {
         remoteAddress: req.socket.remoteAddress,
         remotePort: req.socket.remotePort,
         request: req,
-        ...(secure && typeof tlsSocket.getPeerCertificate === 'function'
-          ? { peerCertificate: tlsSocket.getPeerCertificate(), peerCertificateAuthorized: tlsSocket.authorized }
-          : {})
+        ...(secure && typeof tlsSocket.getPeerCertificate === 'function' ? this.#certificateMeta(tlsSocket) : {})
       })
     })
     return true
+  }
+
+  #certificateMeta (socket: TLSSocket): Pick<ConnectionMeta, 'peerCertificate' | 'peerCertificateAuthorized' | 'certificateUsername'> {
+    const peerCertificate = socket.getPeerCertificate()
+    const login = this.options.certificateLogin
+    const certificateUsername = login ? certificateName(peerCertificate, socket.authorized, login) : undefined
+    return { peerCertificate, peerCertificateAuthorized: socket.authorized, ...(certificateUsername === undefined ? {} : { certificateUsername }) }
   }
 
   /**

@@ -23,7 +23,9 @@ export class WebSocketDuplex extends Duplex {
   #throttled = false
 
   constructor (ws: WebSocket, options: { highWaterMark?: number, maxPacketSize?: number, guard?: Pick<InboundGuard, 'inspect' | 'throttleMs'> } = {}) {
-    super({ allowHalfOpen: false, highWaterMark: options.highWaterMark ?? 64 * 1024 })
+    // Reads are kept small (16 KiB): the broker parses whatever one read() returns in one go,
+    // and bigger batches measured slower (aedes queues the excess). Writes may buffer more.
+    super({ allowHalfOpen: false, readableHighWaterMark: 16 * 1024, writableHighWaterMark: options.highWaterMark ?? 64 * 1024 })
     this.#ws = ws
     this.#guard = options.guard
     ws.on('message', this.#onMessage)
