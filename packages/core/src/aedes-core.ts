@@ -187,9 +187,10 @@ export class AedesCore {
   * connected (): Iterable<{ session: Session, info: ClientInfo, writableLength: number }> {
     for (const client of Object.values((this.#aedes as unknown as { clients: Record<string, Client> }).clients)) {
       const session = this.#sessions.get(client)
-      // Listed from CONNACK on (aedes sets `connected` only after sending queued messages).
-      const live = client.connected || (client as unknown as { connackSent: boolean }).connackSent
-      if (!session || !live || client.closed) continue
+      // Listed once authenticated and registered, which is before its CONNACK is written
+      // (aedes sets `connected` only after sending queued messages).
+      const authorized = (client as unknown as { _authorized: boolean })._authorized
+      if (!session || !authorized || client.closed) continue
       const subs = (client as unknown as { subscriptions: Record<string, { qos: number }> }).subscriptions
       yield {
         session,
@@ -197,6 +198,8 @@ export class AedesCore {
         info: {
           id: client.id,
           ...(session.identity.username === undefined ? {} : { username: session.identity.username }),
+          roles: session.identity.roles,
+          authenticatedBy: session.identity.authenticatedBy,
           transport: session.meta.transport,
           listener: session.meta.listener,
           ...(session.meta.remoteAddress === undefined ? {} : { remoteAddress: session.meta.remoteAddress }),

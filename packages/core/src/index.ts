@@ -23,3 +23,4 @@ export { loadConfig, parseConfig, readConfigFile, envOverrides, mergeConfig } fr
 export { loadPluginSpec } from './config/plugins.js'
 export type { ConnectionMeta, ListenerAddress } from './listeners/types.js'
 export { topicFilterProblem, topicMatches, topicNameProblem } from './topic.js'
+export { canonicalOrigin, parseOrigin } from './origin.js'

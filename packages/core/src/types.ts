@@ -75,6 +75,9 @@ export interface Message {
 export interface ClientInfo {
   id: string
   username?: string
+  roles: string[]
+  /** The plugin that let the client in ('anonymous', 'certificate', or a plugin name). */
+  authenticatedBy: string
   transport: Transport
   listener: string
   remoteAddress?: string

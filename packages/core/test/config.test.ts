@@ -77,6 +77,13 @@ describe('configuration', () => {
     assert.equal(config.limits.maxPacketSize, 4096)
   })
 
+  it('canonicalises allowed origins and refuses entries that are no origin', () => {
+    const config = parseConfig({ listeners: [{ type: 'ws', port: 1, allowedOrigins: ['https://App.Example.com:443/', 'http://127.0.0.1:3000'] }] })
+    assert.deepEqual(config.listeners[0]!.type === 'ws' && config.listeners[0]!.allowedOrigins, ['https://app.example.com', 'http://127.0.0.1:3000'])
+    assert.throws(() => parseConfig({ listeners: [{ type: 'ws', port: 1, allowedOrigins: ['*'] }] }), /listeners\.0\.allowedOrigins\.0: "\*" is not an origin/)
+    assert.throws(() => parseConfig({ listeners: [{ type: 'ws', port: 1, allowedOrigins: ['https://app.example.com/login'] }] }), /has a path/)
+  })
+
   it('names an EMBEDMQ_* variable that is no setting', () => {
     assert.throws(() => envOverrides({ EMBEDMQ_HOME: '/srv' }), /environment variable EMBEDMQ_HOME does not name a setting/)
   })

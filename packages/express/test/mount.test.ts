@@ -35,7 +35,7 @@ describe('@embedmq/express mountBroker', () => {
     app.get('/api/machines', (_req, res) => { res.json([{ id: 'press-1' }]) })
     app.use(brokerHealth(broker))
     server = http.createServer(app)
-    mountBroker(server, broker, { path: '/mqtt', allowedOrigins: ['http://dashboard.example'] })
+    mountBroker(server, broker, { path: '/mqtt', allowedOrigins: ['http://Dashboard.example:80/'] })
     port = await listen(server)
   })
 
@@ -67,7 +67,7 @@ describe('@embedmq/express mountBroker', () => {
     assert.equal(broker.clients().length, 0)
   })
 
-  it('accepts a listed Origin, and clients that send no Origin (devices)', async () => {
+  it('accepts a listed Origin (compared in canonical form), and clients that send no Origin (devices)', async () => {
     assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/mqtt`, { Origin: 'http://dashboard.example' }), 101)
     assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/mqtt`), 101)
   })
@@ -85,6 +85,10 @@ describe('@embedmq/express mountBroker', () => {
     ws.close()
     assert.equal(first, 'hello from the app')
     assert.equal(broker.clients().length, 0)
+  })
+
+  it('refuses to mount with an allowlist entry that is no origin', () => {
+    assert.throws(() => mountBroker(server, broker, { path: '/other', allowedOrigins: ['*'] }), /allowedOrigins: "\*" is not an origin/)
   })
 
   it('answers 404 to upgrades on unknown paths when the app has no handler of its own', async () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { parseOrigin } from '../origin.js'
 import type { Plugin } from '../plugins/plugin.js'
 
 /**
@@ -36,12 +37,19 @@ const tlsFields = {
 }
 
 const base = {
-  /** A name for logs and `broker.listeners()`; defaults to `<type>:<port>`. */
+  /** A name for logs and `broker.addresses()`; defaults to `<type>:<port>`. */
   name: z.string().min(1).optional(),
   /** Address to bind; all interfaces when left out (as Mosquitto's `listener PORT`). */
   host: z.string().optional(),
   port
 }
+
+const allowedOrigin = z.string().transform((value, ctx) => {
+  const parsed = parseOrigin(value)
+  if ('origin' in parsed) return parsed.origin
+  ctx.addIssue({ code: 'custom', message: parsed.problem })
+  return z.NEVER
+})
 
 const wsFields = {
   /** URL path of the WebSocket endpoint. */
@@ -49,9 +57,10 @@ const wsFields = {
   /**
    * Browser origins allowed to open the socket (Cross-Site WebSocket Hijacking guard).
    * Requests without an Origin header (devices, CLI tools) are always allowed.
-   * Leave out to allow any origin.
+   * Leave out to allow any origin. Entries are origins (scheme://host[:port]), checked and
+   * canonicalised here, so a trailing slash or an explicit default port still matches.
    */
-  allowedOrigins: z.array(z.string()).optional()
+  allowedOrigins: z.array(allowedOrigin).optional()
 }
 
 const hasKeyAndCert = (l: { key?: unknown, keyFile?: unknown, cert?: unknown, certFile?: unknown }): boolean =>

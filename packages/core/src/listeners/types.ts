@@ -26,7 +26,7 @@ export interface ConnectionSink {
   createInboundGuard (): InboundGuard
 }
 
-/** A bound listener's address, for logs, tests and `broker.listeners()`. */
+/** A bound listener's address, for logs, tests and `broker.addresses()`. */
 export interface ListenerAddress {
   name: string
   transport: Transport

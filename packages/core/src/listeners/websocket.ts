@@ -3,6 +3,8 @@ import https from 'node:https'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
 import { WebSocketServer } from 'ws'
+import { EmbedmqError } from '../errors.js'
+import { canonicalOrigin, parseOrigin } from '../origin.js'
 import type { Transport } from '../types.js'
 import { bind, unbind } from './bind.js'
 import { certificateName, tlsServerOptions, type CertificateLogin, type TlsSettings } from './tls-options.js'
@@ -31,6 +33,13 @@ export interface WebSocketGatewayOptions {
  */
 const FRAME_SLACK = 16
 
+/** Canonical form of a configured origin; a bad one fails loudly where it is configured (mountBroker, listeners). */
+function allowedOriginOrThrow (value: string): string {
+  const parsed = parseOrigin(value)
+  if ('origin' in parsed) return parsed.origin
+  throw new EmbedmqError('EMBEDMQ_CONFIG_INVALID', `allowedOrigins: ${parsed.problem}`, { origin: value })
+}
+
 /** Sub-protocols MQTT clients offer; we answer with the first we know. */
 const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1']
 
@@ -49,7 +58,7 @@ export class WebSocketGateway {
   readonly #allowed: Set<string> | undefined
 
   constructor (private readonly options: WebSocketGatewayOptions, private readonly sink: ConnectionSink) {
-    this.#allowed = options.allowedOrigins ? new Set(options.allowedOrigins.map(o => o.toLowerCase())) : undefined
+    this.#allowed = options.allowedOrigins ? new Set(options.allowedOrigins.map(allowedOriginOrThrow)) : undefined
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: sink.maxPacketSize + FRAME_SLACK,
@@ -72,7 +81,8 @@ export class WebSocketGateway {
   originAllowed (req: http.IncomingMessage): boolean {
     const origin = req.headers.origin
     if (origin === undefined || this.#allowed === undefined) return true
-    return this.#allowed.has(origin.toLowerCase())
+    const canonical = canonicalOrigin(origin)
+    return canonical !== undefined && this.#allowed.has(canonical)
   }
 
   /**
