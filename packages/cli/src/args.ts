@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
  * table, a case in `parseCommand`, and a member of `Invocation`.
  */
 
-export type CommandName = 'start'
+export type CommandName = 'start' | 'passwd'
 
 /** A flag, for both the parser and the help text. `value` names its argument; without it the flag is a switch. */
 export interface FlagSpec {
@@ -20,6 +20,8 @@ export interface FlagSpec {
 export interface CommandSpec {
   readonly name: CommandName
   readonly summary: string
+  /** Positional arguments, as the usage line shows them; commands without take none. */
+  readonly operands?: string
   readonly flags: readonly FlagSpec[]
 }
 
@@ -41,6 +43,15 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'ws-port', value: 'port', description: 'MQTT over WebSocket port, path /mqtt (default 8083; 0 picks a free port)' },
       HELP_FLAG
     ]
+  },
+  {
+    name: 'passwd',
+    summary: 'Add a user to a password file, change their password, or delete them',
+    operands: '<file> <user>',
+    flags: [
+      { name: 'delete', short: 'D', description: 'Delete the user instead of setting a password' },
+      HELP_FLAG
+    ]
   }
 ]
 
@@ -52,10 +63,18 @@ export interface StartOptions {
   wsPort?: number
 }
 
+/** What `embedmq passwd` was asked to do. The password is never an argument: it is read from the terminal or stdin. */
+export interface PasswdOptions {
+  file: string
+  username: string
+  delete: boolean
+}
+
 export type Invocation =
   | { kind: 'help', command?: CommandName }
   | { kind: 'version' }
   | { kind: 'start', options: StartOptions }
+  | { kind: 'passwd', options: PasswdOptions }
 
 /** A mistake on the command line: exit code 2, the message, and the usage of `command` (or the top level). */
 export class UsageError extends Error {
@@ -72,13 +91,13 @@ export function findCommand (name: string): CommandSpec | undefined {
 type ParsedValues = Record<string, string | boolean | Array<string | boolean> | undefined>
 
 /** node:util parseArgs with its errors turned into UsageErrors (first line only: the rest is advice about `--`). */
-function parseFlags (args: readonly string[], flags: readonly FlagSpec[], command?: CommandName): { values: ParsedValues, positionals: string[] } {
+function parseFlags (args: readonly string[], flags: readonly FlagSpec[], command?: CommandName, allowPositionals = command === undefined): { values: ParsedValues, positionals: string[] } {
   const options: NonNullable<ParseArgsConfig['options']> = {}
   for (const flag of flags) {
     options[flag.name] = { type: flag.value === undefined ? 'boolean' : 'string', ...(flag.short === undefined ? {} : { short: flag.short }) }
   }
   try {
-    const { values, positionals } = parseArgs({ args: [...args], options, strict: true, allowPositionals: command === undefined })
+    const { values, positionals } = parseArgs({ args: [...args], options, strict: true, allowPositionals })
     return { values, positionals }
   } catch (err) {
     const message = err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err)
@@ -122,9 +141,25 @@ function parseStart (args: readonly string[]): Invocation {
   return { kind: 'start', options }
 }
 
+function parsePasswd (args: readonly string[]): Invocation {
+  const spec = findCommand('passwd')
+  if (!spec) throw new Error('the passwd command is not registered')
+  const { values, positionals } = parseFlags(args, spec.flags, 'passwd', true)
+  if (values.help === true) return { kind: 'help', command: 'passwd' }
+  if (positionals.length < 2) throw new UsageError(`missing ${positionals.length === 0 ? '<file> and <user>' : '<user>'}`, 'passwd')
+  if (positionals.length > 2) {
+    // Never echo it: a third argument is most likely a password typed where it must not go.
+    throw new UsageError('too many arguments: the password is never given on the command line; it is read from the terminal or from stdin', 'passwd')
+  }
+  const [file = '', username = ''] = positionals
+  if (file === '') throw new UsageError('<file> must not be empty', 'passwd')
+  return { kind: 'passwd', options: { file, username, delete: values.delete === true } }
+}
+
 function parseCommand (name: CommandName, args: readonly string[]): Invocation {
   switch (name) {
     case 'start': return parseStart(args)
+    case 'passwd': return parsePasswd(args)
   }
 }
 

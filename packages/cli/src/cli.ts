@@ -1,5 +1,6 @@
 import { isEmbedmqError } from '@embedmq/core'
 import { parseCommandLine, UsageError, type Invocation } from './args.js'
+import { runPasswd } from './commands/passwd.js'
 import { runStart } from './commands/start.js'
 import { ExitCode } from './exit-codes.js'
 import { processIo, type CliIo } from './io.js'
@@ -32,6 +33,8 @@ export async function runCli (argv: readonly string[], io: CliIo = processIo()):
         return ExitCode.ok
       case 'start':
         return await runStart(invocation.options, io)
+      case 'passwd':
+        return await runPasswd(invocation.options, io)
     }
   } catch (err) {
     io.stderr.write(`embedmq: ${describeFailure(err)}\n`)

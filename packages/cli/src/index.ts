@@ -1,10 +1,10 @@
 /**
- * @embedmq/cli: the `embedmq` command. `runCli` runs it in-process (for tests,
+ * @embedmq/cli: the `embedmq` command (`start`, `passwd`). `runCli` runs it in-process (for tests,
  * or a host that wants `embedmq start` behaviour without spawning).
  */
 export { runCli } from './cli.js'
-export { processIo, type CliIo, type SignalSource, type TextSink } from './io.js'
-export { parseCommandLine, UsageError, type CommandName, type Invocation, type StartOptions } from './args.js'
+export { processIo, type CliIo, type InputSource, type SignalSource, type TextSink } from './io.js'
+export { parseCommandLine, UsageError, type CommandName, type Invocation, type PasswdOptions, type StartOptions } from './args.js'
 export { ExitCode, signalExitCode } from './exit-codes.js'
 export {
   resolveStartConfig, applyListenerFlags, defaultListeners, securityNotices,

@@ -19,18 +19,32 @@ const START_NOTES = [
   '  128+n forced exit on a second signal (130 SIGINT, 143 SIGTERM).'
 ]
 
+const PASSWD_NOTES = [
+  'Adds <user> to <file> or changes their password; creates <file> (mode 0600) when missing.',
+  'The password is read from the terminal with echo off (asked twice), or from the first',
+  'line of stdin when it is not a terminal — never from the command line:',
+  '  printf \'%s\\n\' "$DEVICE_PASSWORD" | embedmq passwd /etc/embedmq/passwd press-7',
+  'The file is what @embedmq/auth-file reads (user:$scrypt$… lines); a running broker',
+  'reloads it on change.',
+  '',
+  'Exit codes: 0 done, 1 refused (bad username, empty password, file that cannot be',
+  '  parsed or written, --delete of a user not in the file), 2 usage error.'
+]
+
+const NOTES: Record<CommandName, readonly string[]> = { start: START_NOTES, passwd: PASSWD_NOTES }
+
 export function usage (command?: CommandName): string {
   const spec = command === undefined ? undefined : findCommand(command)
   if (spec) {
     return [
-      `Usage: embedmq ${spec.name} [options]`,
+      `Usage: embedmq ${spec.name} [options]${spec.operands === undefined ? '' : ` ${spec.operands}`}`,
       '',
       `${spec.summary}.`,
       '',
       'Options:',
       ...flagLines(spec.flags),
       '',
-      ...(spec.name === 'start' ? START_NOTES : []),
+      ...NOTES[spec.name],
       ''
     ].join('\n')
   }
@@ -38,7 +52,7 @@ export function usage (command?: CommandName): string {
   return [
     'Usage: embedmq <command> [options]',
     '',
-    'embedmq: a standalone MQTT broker (TCP and WebSocket).',
+    'embedmq: a standalone MQTT broker (TCP and WebSocket), and its password file tool.',
     '',
     'Commands:',
     ...COMMANDS.map(c => `  ${c.name.padEnd(width)}  ${c.summary}`),

@@ -197,6 +197,7 @@ export class AedesCore {
         writableLength: client.conn.writableLength,
         info: {
           id: client.id,
+          connectionId: session.connectionId,
           ...(session.identity.username === undefined ? {} : { username: session.identity.username }),
           roles: session.identity.roles,
           authenticatedBy: session.identity.authenticatedBy,
@@ -212,10 +213,14 @@ export class AedesCore {
     }
   }
 
-  /** Closes one client's connection (its will is published, as for any abrupt end). */
-  disconnect (clientId: string): Promise<boolean> {
-    const client = ((this.#aedes as unknown as { clients: Record<string, Client> }).clients)[clientId]
+  /**
+   * Closes one client's connection (its will is published, as for any abrupt
+   * end). With `connectionId`, only if that connection still holds the id.
+   */
+  disconnect (clientId: string, connectionId?: string): Promise<boolean> {
+    const client = (this.#aedes as unknown as { clients: Record<string, Client> }).clients[clientId]
     if (!client) return Promise.resolve(false)
+    if (connectionId !== undefined && this.#sessions.get(client)?.connectionId !== connectionId) return Promise.resolve(false)
     return new Promise(resolve => client.close(() => resolve(true)))
   }
 

@@ -51,8 +51,12 @@ export interface BrokerApi {
   retained (filter: string): AsyncIterable<Message>
   /** Connected clients. */
   clients (): ClientInfo[]
-  /** Closes one client's connection; resolves false if no such client is connected. */
-  disconnect (clientId: string): Promise<boolean>
+  /**
+   * Closes one client's connection; resolves false if no such client is connected.
+   * With `connectionId` (from ClientContext/ClientInfo), only that connection is
+   * closed, never a newer one that took the client id over.
+   */
+  disconnect (clientId: string, options?: { connectionId?: string }): Promise<boolean>
   /** Forgets cached authorization decisions (one client's, or everyone's), e.g. after ACL rules change. */
   invalidateAuthorizations (clientId?: string): void
   /** Where the broker's own listeners are bound (host-server WebSocket mounts are the host's). */

@@ -324,8 +324,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Con
     return [...this.#core.connected()].map(c => c.info)
   }
 
-  disconnect (clientId: string): Promise<boolean> {
-    return this.#core ? this.#core.disconnect(clientId) : Promise.resolve(false)
+  disconnect (clientId: string, options: { connectionId?: string } = {}): Promise<boolean> {
+    return this.#core ? this.#core.disconnect(clientId, options.connectionId) : Promise.resolve(false)
   }
 
   invalidateAuthorizations (clientId?: string): void {

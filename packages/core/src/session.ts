@@ -8,7 +8,11 @@ const ANONYMOUS: Identity = Object.freeze({ roles: [], claims: {}, authenticated
  * What the broker keeps about one connection beyond what aedes keeps:
  * where it came from, who it is, and its cached authorization decisions.
  */
+let connections = 0
+
 export class Session {
+  /** Unique per connection (a client id can be taken over by a newer connection). */
+  readonly connectionId = `conn-${(++connections).toString(36)}`
   clientId = ''
   identity: Identity = ANONYMOUS
   connectedAt = new Date()
@@ -26,6 +30,7 @@ export class Session {
   get context (): ClientContext {
     this.#context ??= {
       clientId: this.clientId,
+      connectionId: this.connectionId,
       identity: this.identity,
       transport: this.meta.transport,
       listener: this.meta.listener,

@@ -44,6 +44,8 @@ export interface ConnectInput {
 /** What authorizers see of the client asking. */
 export interface ClientContext {
   clientId: string
+  /** Unique per connection: tells a client id's current connection from an older one it replaced. */
+  connectionId: string
   identity: Identity
   transport: Transport
   listener: string
@@ -74,6 +76,7 @@ export interface Message {
 /** A snapshot of one connected client, for `broker.clients()`. */
 export interface ClientInfo {
   id: string
+  connectionId: string
   username?: string
   roles: string[]
   /** The plugin that let the client in ('anonymous', 'certificate', or a plugin name). */

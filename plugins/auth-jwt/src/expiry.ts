@@ -80,7 +80,7 @@ export class ExpiryWatch implements ConnectionListener {
     const expiredAt = isoTime((deadline - this.toleranceMs) / 1000)
     this.log.info({ clientId: client.clientId, username, expiredAt, remoteAddress: client.remoteAddress },
       `token of client "${client.clientId}"${username === undefined ? '' : ` (user "${username}")`} expired at ${expiredAt}; disconnecting it`)
-    this.broker.disconnect(client.clientId).then(
+    this.broker.disconnect(client.clientId, { connectionId: client.connectionId }).then(
       (found) => { if (!found) this.log.debug({ clientId: client.clientId }, 'expired client was already gone') },
       (err: unknown) => { this.log.warn({ clientId: client.clientId, err: (err as Error).message }, `could not disconnect client "${client.clientId}" whose token expired`) }
     )

@@ -144,13 +144,13 @@ describe('auth-jwt: ACLs from claims', function () {
     const { authenticators, authorizers } = await capturePlugin(jwtAuth({ algorithms: ['HS256'], secret: SECRET }))
     const [authenticator] = authenticators
     const [authorizer] = authorizers
-    const other: ClientContext = { clientId: 'x', identity: { roles: [], claims: { acl: { pub: ['#'] } }, authenticatedBy: 'auth-file' }, transport: 'tcp', listener: 't' }
+    const other: ClientContext = { clientId: 'x', identity: { roles: [], claims: { acl: { pub: ['#'] } }, authenticatedBy: 'auth-file' }, connectionId: 'c-other', transport: 'tcp', listener: 't' }
     assert.equal(authorizer!.authorizeRead!(other, 'a').outcome, 'next')
 
     const answer = await authenticator!.authenticate({ clientId: 'anna-1', username: 'anna', password: Buffer.from(await hs({ sub: 'anna', acl: { pub: ['sensors/%u/#'], sub: ['sensors/%u/#', '$SYS/broker/#'] } })), protocolVersion: 4, clean: true, keepalive: 30, transport: 'tcp', listener: 't' })
     assert.equal(answer.outcome, 'allow')
     const identity = answer.outcome === 'allow' ? answer.identity : undefined
-    const ours: ClientContext = { clientId: 'anna-1', identity: { roles: [], claims: {}, ...identity, authenticatedBy: 'auth-jwt' }, transport: 'tcp', listener: 't' }
+    const ours: ClientContext = { clientId: 'anna-1', identity: { roles: [], claims: {}, ...identity, authenticatedBy: 'auth-jwt' }, connectionId: 'c-ours', transport: 'tcp', listener: 't' }
     for (const topic of ['#', '+', '+/+/+', 'a'.repeat(65535), '\u00e9/\u{1F600}/x', '$SYS/broker/uptime', '/', '//', 'sensors/anna/', 'sensors/anna/#']) {
       for (const result of [
         await authorizer!.authorizePublish!(ours, { topic, payload: Buffer.alloc(0), qos: 0, retain: false }),

@@ -65,7 +65,7 @@ describe('auth-jwt: disconnect on token expiry', function () {
     clients.push(holder)
     const { connectionListeners } = await capturePlugin(jwtAuth({ algorithms: ['HS256'], secret: SECRET, clockToleranceSeconds: 0 }), tb.broker)
     const watch = connectionListeners[0] as ExpiryWatch
-    const context = (exp: number): ClientContext => ({ clientId: 'device-7', identity: { username: 'anna', roles: [], claims: { exp }, authenticatedBy: 'auth-jwt' }, transport: 'tcp', listener: 'tcp:0' })
+    const context = (exp: number): ClientContext => ({ clientId: 'device-7', identity: { username: 'anna', roles: [], claims: { exp }, authenticatedBy: 'auth-jwt' }, connectionId: `c-${exp}`, transport: 'tcp', listener: 'tcp:0' })
     watch.onConnect(context(now()))       // A: already expired, fires at once
     watch.onConnect(context(now() + 3600)) // B: took the id over; A's disconnect never reported
     await eventually(() => watch.tracked === 1, 'A\'s timer to fire')

@@ -40,12 +40,18 @@ export class CliProcess {
   #exit: Exit | undefined
   readonly #waiters = new Set<() => void>()
 
-  constructor (args: readonly string[], options: { env?: Record<string, string>, cwd?: string } = {}) {
+  /** `stdin`: bytes piped to the child, then end of file (without it, stdin is /dev/null). */
+  constructor (args: readonly string[], options: { env?: Record<string, string>, cwd?: string, stdin?: string | Buffer } = {}) {
     this.child = spawn(process.execPath, [BIN, ...args], {
       env: childEnv(options.env ?? {}),
       cwd: options.cwd ?? process.cwd(),
-      stdio: ['ignore', 'pipe', 'pipe']
+      stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']
     })
+    if (options.stdin !== undefined) {
+      // The child may exit before reading everything (a refused command): that EPIPE is not a failure.
+      this.child.stdin?.on('error', () => undefined)
+      this.child.stdin?.end(options.stdin)
+    }
     running.add(this)
     let partial = ''
     this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {

@@ -7,6 +7,8 @@ import { capturePlugin } from './capture.js'
 
 /** How a test client presents itself. */
 export interface Credentials {
+  /** Names the case in test titles (default: describes the username and password). */
+  label?: string
   username?: string
   password?: string | Buffer
   clientId?: string
@@ -38,7 +40,7 @@ function clientOptions (c: Credentials): mqtt.IClientOptions {
   }
 }
 
-const describeCredentials = (c: Credentials): string =>
+const describeCredentials = (c: Credentials): string => c.label ??
   `${c.username === undefined ? 'no username' : `username ${JSON.stringify(c.username)}`}${c.password === undefined ? '' : ' with a password'}`
 
 /** Inputs no authenticator may crash or hang on. */

@@ -142,6 +142,7 @@ export function describeAuthorizerContract (title: string, contract: AuthorizerC
       assert.ok(authorizers.length > 0, 'the plugin registers at least one authorizer')
       const ctx: ClientContext = {
         clientId: contract.client.clientId,
+        connectionId: 'contract-connection',
         identity: { ...(contract.client.username === undefined ? {} : { username: contract.client.username }), roles: contract.client.roles ?? [], claims: contract.client.claims ?? {}, authenticatedBy: 'contract' },
         transport: 'tcp',
         listener: 'contract'
