@@ -80,7 +80,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Con
     this.container.register(Tokens.Clock, { useValue: systemClock })
     this.#host = new PluginHost(this.container, this.logger, this, {
       linkTimeoutMs: this.config.pluginTimeouts.linkMs,
-      lifecycleTimeoutMs: this.config.pluginTimeouts.lifecycleMs
+      lifecycleTimeoutMs: this.config.pluginTimeouts.lifecycleMs,
+      ...(this.config.baseDir === undefined ? {} : { baseDir: this.config.baseDir })
     })
     this.#policy = new Policy(this.config, this.#host.extensions, this.logger, this)
     this.#connectionRate = new AddressRateLimiter(this.config.limits.connectionsPerSecondPerAddress)

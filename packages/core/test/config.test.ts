@@ -84,6 +84,17 @@ describe('configuration', () => {
     assert.throws(() => parseConfig({ listeners: [{ type: 'ws', port: 1, allowedOrigins: ['https://app.example.com/login'] }] }), /has a path/)
   })
 
+  it("resolves relative paths in plugin options from the config file's folder (ctx.resolvePath)", async () => {
+    const file = await tempFile('broker.yaml', 'allowAnonymous: true\n')
+    const config = await loadConfig({ file, env: {} })
+    assert.equal(config.baseDir, join(file, '..'))
+    let resolved = ''
+    const broker = createBroker({ ...config, logLevel: 'silent', plugins: [{ name: 'files', register: ctx => { resolved = ctx.resolvePath('passwd') } }] })
+    await broker.start()
+    await broker.stop()
+    assert.equal(resolved, join(file, '..', 'passwd'))
+  })
+
   it('names an EMBEDMQ_* variable that is no setting', () => {
     assert.throws(() => envOverrides({ EMBEDMQ_HOME: '/srv' }), /environment variable EMBEDMQ_HOME does not name a setting/)
   })

@@ -104,7 +104,9 @@ export async function loadConfig (options: { file?: string, env?: NodeJS.Process
     ? `config file ${options.file}${Object.keys(fromEnv).length > 0 ? ' (with EMBEDMQ_* environment overrides)' : ''}`
     : 'configuration'
   const config = parseConfig(merged, source)
-  return options.file ? { ...config, plugins: config.plugins.map(p => anchorPluginModule(p, dirname(resolvePath(options.file!)))) } : config
+  if (!options.file) return config
+  const folder = dirname(resolvePath(options.file))
+  return { ...config, baseDir: config.baseDir === undefined ? folder : resolvePath(folder, config.baseDir), plugins: config.plugins.map(p => anchorPluginModule(p, folder)) }
 }
 
 /**

@@ -133,6 +133,12 @@ export const pluginSpecSchema = z.strictObject({
 const pluginSpec = pluginSpecSchema
 
 export const brokerConfigSchema = z.strictObject({
+  /**
+   * The folder relative file paths in plugin options resolve from
+   * (`ctx.resolvePath`). loadConfig sets it to the config file's folder;
+   * the working directory when left out.
+   */
+  baseDir: z.string().optional(),
   /** Broker id; random when left out. Brokers sharing a cluster need distinct ids. */
   id: z.string().min(1).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

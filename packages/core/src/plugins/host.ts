@@ -1,4 +1,5 @@
 import 'reflect-metadata'
+import { resolve as resolvePath } from 'node:path'
 import type { DependencyContainer } from 'tsyringe'
 import { EmbedmqError, toError } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -60,7 +61,7 @@ export class PluginHost {
     private readonly container: DependencyContainer,
     private readonly logger: Logger,
     private readonly broker: BrokerApi,
-    private readonly options: PluginHostOptions
+    private readonly options: PluginHostOptions & { baseDir?: string }
   ) {
     this.extensions = new Extensions(options.linkTimeoutMs)
   }
@@ -144,6 +145,7 @@ export class PluginHost {
       logger,
       container,
       broker: this.broker,
+      resolvePath: (path) => resolvePath(this.options.baseDir ?? process.cwd(), path),
       addAuthenticator: (a, o) => ext.authenticators.add(name, resolve(a), o),
       addAuthorizer: (a, o) => ext.authorizers.add(name, resolve(a), o),
       addPublishInterceptor: (i, o) => ext.interceptors.add(name, resolve(i), o),

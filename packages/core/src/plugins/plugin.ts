@@ -42,6 +42,11 @@ export interface PluginContext<O = unknown> {
   readonly container: DependencyContainer
   /** The in-process broker API. */
   readonly broker: BrokerApi
+  /**
+   * Resolves a file path from the plugin's options: relative paths resolve
+   * from the config file's folder (`baseDir`), or the working directory.
+   */
+  resolvePath (path: string): string
   addAuthenticator (authenticator: Provided<Authenticator>, options?: LinkOptions): void
   addAuthorizer (authorizer: Provided<Authorizer>, options?: LinkOptions): void
   addPublishInterceptor (interceptor: Provided<PublishInterceptor>, options?: LinkOptions): void

@@ -1,4 +1,5 @@
 import 'reflect-metadata'
+import { resolve as resolvePath } from 'node:path'
 import { container as rootContainer } from 'tsyringe'
 import {
   resolveProvided, silentLogger, Tokens, type Authenticator, type Authorizer, type BrokerApi, type ConnectionListener, type Plugin,
@@ -35,6 +36,7 @@ export async function capturePlugin (plugin: Plugin, broker?: BrokerApi): Promis
     logger: silentLogger,
     container,
     broker: broker ?? noBroker,
+    resolvePath: (path) => resolvePath(path),
     addAuthenticator: (a) => { captured.authenticators.push(resolve(a)) },
     addAuthorizer: (a) => { captured.authorizers.push(resolve(a)) },
     addPublishInterceptor: (i) => { captured.interceptors.push(resolve(i)) },
