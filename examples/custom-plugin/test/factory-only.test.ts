@@ -15,7 +15,7 @@ describeAuthenticatorContract('factory-only', {
 describe('factory-only, called directly', () => {
   it('answers next for factory ids and refuses others with 0x02', async () => {
     const { authenticators } = await capturePlugin(factoryOnly({ prefix: 'plant-' }))
-    const input = { protocolVersion: 4, clean: true, keepalive: 30, transport: 'tcp' as const, listener: 'test' }
+    const input = { connectionId: 'test-connection', protocolVersion: 4, clean: true, keepalive: 30, transport: 'tcp' as const, listener: 'test' }
     assert.deepEqual(await authenticators[0]!.authenticate({ ...input, clientId: 'plant-7' }), next())
     assert.deepEqual(await authenticators[0]!.authenticate({ ...input, clientId: 'pc-7' }), refuse(2, 'client id must start with "plant-"'))
   })

@@ -276,6 +276,7 @@ export class AedesCore {
       }
       const input: ConnectInput = {
         clientId: p.clientId,
+        connectionId: session.connectionId,
         protocolVersion: p.protocolVersion,
         clean: p.clean,
         keepalive: p.keepalive,

@@ -22,6 +22,8 @@ export interface Identity {
 /** Everything known about a connection when it asks to be let in. */
 export interface ConnectInput {
   clientId: string
+  /** Unique per connection; the same as the ClientContext.connectionId this connection gets. */
+  connectionId: string
   username?: string
   password?: Buffer
   /** MQTT protocol level: 3 (MQTT 3.1) or 4 (3.1.1). */

@@ -162,7 +162,7 @@ describe('auth-file bad input', function () {
       const { authenticators } = await capturePlugin(authFile({ passwordFile }))
       const [auth] = authenticators
       assert.ok(auth)
-      const base = { clientId: 'c', protocolVersion: 4, clean: true, keepalive: 0, transport: 'tcp' as const, listener: 't' }
+      const base = { clientId: 'c', connectionId: 'test-connection', protocolVersion: 4, clean: true, keepalive: 0, transport: 'tcp' as const, listener: 't' }
       assert.deepEqual(await auth.authenticate({ ...base }), { outcome: 'next' })
       assert.deepEqual(await auth.authenticate({ ...base, username: '' }), { outcome: 'next' })
       assert.equal((await auth.authenticate({ ...base, username: 'anna', password: Buffer.alloc(0) })).outcome, 'deny')
@@ -173,7 +173,7 @@ describe('auth-file bad input', function () {
       const { authenticators } = await capturePlugin(authFile({ passwordFile, maxPendingLogins: 2 }))
       const [auth] = authenticators
       assert.ok(auth)
-      const input = { clientId: 'c', protocolVersion: 4, clean: true, keepalive: 0, transport: 'tcp' as const, listener: 't', username: 'anna', password: Buffer.from('anna-pw') }
+      const input = { clientId: 'c', connectionId: 'test-connection', protocolVersion: 4, clean: true, keepalive: 0, transport: 'tcp' as const, listener: 't', username: 'anna', password: Buffer.from('anna-pw') }
       const answers = await Promise.all([1, 2, 3, 4].map(() => auth.authenticate(input)))
       assert.deepEqual(answers.map(a => a.outcome === 'deny' && 'returnCode' in a ? a.returnCode : a.outcome), ['allow', 'allow', 3, 3])
       assert.equal((await auth.authenticate(input)).outcome, 'allow', 'once they finished, logins are checked again')

@@ -147,7 +147,7 @@ describe('auth-jwt: ACLs from claims', function () {
     const other: ClientContext = { clientId: 'x', identity: { roles: [], claims: { acl: { pub: ['#'] } }, authenticatedBy: 'auth-file' }, connectionId: 'c-other', transport: 'tcp', listener: 't' }
     assert.equal(authorizer!.authorizeRead!(other, 'a').outcome, 'next')
 
-    const answer = await authenticator!.authenticate({ clientId: 'anna-1', username: 'anna', password: Buffer.from(await hs({ sub: 'anna', acl: { pub: ['sensors/%u/#'], sub: ['sensors/%u/#', '$SYS/broker/#'] } })), protocolVersion: 4, clean: true, keepalive: 30, transport: 'tcp', listener: 't' })
+    const answer = await authenticator!.authenticate({ clientId: 'anna-1', username: 'anna', password: Buffer.from(await hs({ sub: 'anna', acl: { pub: ['sensors/%u/#'], sub: ['sensors/%u/#', '$SYS/broker/#'] } })), connectionId: 'test-connection', protocolVersion: 4, clean: true, keepalive: 30, transport: 'tcp', listener: 't' })
     assert.equal(answer.outcome, 'allow')
     const identity = answer.outcome === 'allow' ? answer.identity : undefined
     const ours: ClientContext = { clientId: 'anna-1', identity: { roles: [], claims: {}, ...identity, authenticatedBy: 'auth-jwt' }, connectionId: 'c-ours', transport: 'tcp', listener: 't' }

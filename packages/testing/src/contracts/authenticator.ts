@@ -45,7 +45,7 @@ const describeCredentials = (c: Credentials): string => c.label ??
 
 /** Inputs no authenticator may crash or hang on. */
 function hostileInputs (): Array<[string, ConnectInput]> {
-  const base: ConnectInput = { clientId: 'hostile', protocolVersion: 4, clean: true, keepalive: 30, transport: 'tcp', listener: 'contract' }
+  const base: ConnectInput = { clientId: 'hostile', connectionId: 'contract-connection', protocolVersion: 4, clean: true, keepalive: 30, transport: 'tcp', listener: 'contract' }
   return [
     ['no username and no password', base],
     ['an empty username and password', { ...base, username: '', password: Buffer.alloc(0) }],
