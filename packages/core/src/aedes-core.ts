@@ -4,14 +4,16 @@
  * means changing this file, not the broker.
  */
 import { randomUUID } from 'node:crypto'
-import type { Duplex } from 'node:stream'
+import { Readable, type Duplex } from 'node:stream'
 import { Aedes, type AedesPublishPacket, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes'
 import type { Limits } from './config/schema.js'
 import type { CoreHooks, PublishVerdict } from './core-hooks.js'
+import { deferPubacks } from './durable-acks.js'
 import { neverWaitForDrain, OutboundGate, SlowConsumerError, type InboundGuard } from './edge/index.js'
 import type { ConnectionMeta } from './listeners/types.js'
 import type { MaybePromise } from './plugins/extensions.js'
 import { Session } from './session.js'
+import { topicMatches } from './topic.js'
 import type { ClientInfo, ConnectInput, Message, QoS, SubscribeRequest } from './types.js'
 
 /** Where dropped publishes go: acknowledged as MQTT requires, delivered to no one. */
@@ -67,15 +69,28 @@ function guardReads (stream: Duplex, guard: InboundGuard): void {
       return null
     }
     const chunk: unknown = read.call(this, size)
-    if (Buffer.isBuffer(chunk)) {
-      const violation = guard.inspect(chunk)
-      if (violation !== undefined) {
-        this.destroy(new Error(violation))
-        return null
-      }
+    if (!Buffer.isBuffer(chunk)) return chunk
+    const violation = guard.inspect(chunk)
+    if (violation !== undefined) {
+      this.destroy(new Error(violation))
+      return null
     }
-    return chunk
+    const cut = guard.takeCut()
+    if (cut === undefined) return chunk
+    // Over its message rate: the rest goes back to the socket's buffer, read again after the hold-off.
+    this.unshift(chunk.subarray(cut))
+    return cut === 0 ? null : chunk.subarray(0, cut)
   } as typeof stream.read
+}
+
+/** The highest QoS the client's subscriptions grant for a topic (undefined when none matches). */
+function grantedQos (client: Client, topic: string): QoS | undefined {
+  const subscriptions = (client as unknown as { subscriptions: Record<string, { qos: number }> }).subscriptions
+  let best: number | undefined
+  for (const filter in subscriptions) {
+    if (topicMatches(filter, topic)) best = Math.max(best ?? 0, subscriptions[filter]!.qos)
+  }
+  return best as QoS | undefined
 }
 
 class RefusedConnect extends Error {
@@ -109,6 +124,7 @@ export class AedesCore {
     this.#hooks = options.hooks
     this.#outgoing = options.limits.outgoing
     this.#trackQos2Releases()
+    this.#repairQos2Persistence()
     this.#wireHooks(options.limits)
     this.#wireEvents()
   }
@@ -144,6 +160,7 @@ export class AedesCore {
     const session = new Session(meta, new OutboundGate(this.#outgoing))
     if (guard) guardReads(stream, guard)
     neverWaitForDrain(stream)
+    deferPubacks(stream, session.pubacks)
     const client = this.#aedes.handle(stream, meta.request)
     this.#sessions.set(client, session)
   }
@@ -245,6 +262,33 @@ export class AedesCore {
     }
   }
 
+  /**
+   * Two aedes 1.2 QoS 2 faults, mended at the persistence boundary (found by the soak test; they
+   * lose messages of persistent sessions):
+   * - a PUBREL carries no brokerId/brokerCounter, so the store's outgoingUpdate matched a *stored
+   *   PUBREL* of another packet id and overwrote it: give each PUBREL a stable identity of its own;
+   * - messages queued while a session was offline were replayed at their publish QoS, not the
+   *   subscription's: a QoS 2 message to a QoS 1 subscription then waited for a PUBREC-PUBREL
+   *   exchange the client never completes. Replay them at the granted QoS (MQTT-3.8.4-6).
+   */
+  #repairQos2Persistence (): void {
+    type Store = {
+      outgoingUpdate: (client: Client, packet: { cmd: string, messageId?: number, brokerId?: string, brokerCounter?: number }) => Promise<void>
+      outgoingStream: (client: Client) => AsyncIterable<AedesPublishPacket & { cmd: string }>
+    }
+    const store = (this.#aedes as unknown as { persistence: Store }).persistence
+    const outgoingUpdate = store.outgoingUpdate.bind(store)
+    store.outgoingUpdate = (client, packet) => outgoingUpdate(client,
+      packet.cmd === 'pubrel' && packet.brokerId === undefined ? { ...packet, brokerId: '$pubrel', brokerCounter: packet.messageId ?? 0 } : packet)
+    const outgoingStream = store.outgoingStream.bind(store)
+    store.outgoingStream = (client) => Readable.from((async function * () {
+      for await (const packet of outgoingStream(client)) {
+        const granted = packet.cmd === 'publish' && packet.qos === 2 ? grantedQos(client, packet.topic) : undefined
+        yield granted !== undefined && granted < packet.qos ? { ...packet, qos: granted } : packet
+      }
+    })())
+  }
+
   #session (client: Client): Session {
     let session = this.#sessions.get(client)
     if (!session) {
@@ -314,6 +358,7 @@ export class AedesCore {
       if (client === null) { callback(null); return } // a will left by a broker that died
       const p = packet as PublishPacket & { payload: Buffer, qos: QoS, messageId?: number }
       const session = this.#session(client)
+      if (p.qos === 1) session.pubacks.expect(p.messageId)
       if (p.qos === 2 && p.messageId !== undefined) {
         // MQTT-4.3.3-2: a PUBLISH whose packet id still awaits PUBREL is acknowledged
         // again, never delivered again. aedes' own duplicate check is asynchronous,
@@ -335,10 +380,10 @@ export class AedesCore {
       const apply = (verdict: PublishVerdict): void => {
         switch (verdict.action) {
           case 'deliver': {
+            // The inbound QoS stays: it decides the client's handshake (PUBACK/PUBREC), which a rewrite must not break.
             const m = verdict.message
             p.topic = m.topic
             p.payload = m.payload
-            p.qos = m.qos
             p.retain = m.retain
             callback(null)
             return
@@ -388,10 +433,18 @@ export class AedesCore {
           }
           return null
       }
-      return hooks.canRead(session, packet.topic) ? packet : null
+      if (!hooks.canRead(session, packet.topic)) return null
+      // aedes downgrades only for a subscription to the exact topic; a wildcard one got QoS 2 it never asked for.
+      if (packet.qos === 2) {
+        const granted = grantedQos(client, packet.topic)
+        if (granted !== undefined && granted < 2) return { ...packet, qos: granted } as AedesPublishPacket
+      }
+      return packet
     }
 
     aedes.published = (packet, client, callback) => {
+      // `packet` is the client's own (with its packet id): the routed message is stored now, so its PUBACK may go.
+      if (client !== null && packet.qos === 1) this.#session(client).pubacks.routed((packet as { messageId?: number }).messageId)
       if (packet.topic !== SINK_TOPIC) {
         hooks.published(packet.qos as QoS, client ? this.#session(client) : null, () => toMessage(packet))
       }

@@ -1,3 +1,4 @@
+import { PendingPubacks } from './durable-acks.js'
 import type { OutboundGate } from './edge/outbound-limiter.js'
 import type { ConnectionMeta } from './listeners/types.js'
 import type { ClientContext, Identity } from './types.js'
@@ -23,6 +24,9 @@ export class Session {
   /** Inbound QoS 2 packet ids acknowledged with PUBREC and not yet released (PUBREL); made on first use. */
   #awaitingRelease: Set<number> | undefined
   #context: ClientContext | undefined
+
+  /** QoS 1 acknowledgements held until their message is stored and routed. */
+  readonly pubacks = new PendingPubacks()
 
   constructor (readonly meta: ConnectionMeta, readonly outbound: OutboundGate) {}
 

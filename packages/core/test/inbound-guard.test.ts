@@ -91,10 +91,14 @@ describe('InboundGuard', () => {
     assert.match(g.inspect(publish(1)) ?? '', /message rate exceeded/)
   })
 
-  it('asks to hold off reading over the rate when throttling', () => {
+  it('over the rate when throttling, hands on only the packets within budget and asks to hold off', () => {
     const g = guard(1024 * 1024, { messageRate: new TokenBucket(100, 10), onRateExceeded: 'throttle' })
-    assert.equal(g.inspect(Buffer.concat(Array.from({ length: 30 }, () => publish(1)))), undefined)
+    const one = publish(1)
+    const thirty = Buffer.concat(Array.from({ length: 30 }, () => one))
+    assert.equal(g.inspect(thirty), undefined)
+    assert.equal(g.takeCut(), 10 * one.length, 'the 11th PUBLISH and what follows wait')
     assert.ok(g.throttleMs() > 0)
+    assert.equal(g.takeCut(), undefined, 'reading the cut clears it')
   })
 })
 

@@ -42,11 +42,26 @@ export class InboundGuard {
   #need = 0 // body bytes to look at, from the start of the body
   #seen = 0 // of the #need bytes, how many have been looked at
   #capture: Buffer | undefined // the first #need body bytes, when they span reads
+  #headerAt = -1 // offset of the current packet's fixed header in the buffer being inspected (-1: an earlier read)
+  #cut: number | undefined
 
   constructor (private readonly rules: InboundRules) {}
 
+  /**
+   * Over the message rate in throttle mode, where the bytes to hand on now
+   * end: the offset of the first PUBLISH over budget. The caller passes on
+   * only the bytes before it and inspects the rest again after
+   * `throttleMs()`. Read once per inspect: reading clears it.
+   */
+  takeCut (): number | undefined {
+    const cut = this.#cut
+    this.#cut = undefined
+    return cut
+  }
+
   /** Returns why the connection must be closed, or undefined when the bytes are acceptable. */
   inspect (buf: Buffer): string | undefined {
+    this.#headerAt = -1
     if (this.rules.byteRate && !this.rules.byteRate.take(buf.length) && this.rules.onRateExceeded === 'disconnect') {
       return 'inbound byte rate exceeded'
     }
@@ -67,6 +82,7 @@ export class InboundGuard {
       const byte = buf[i++]!
       if (this.#lengthBytes < 0) {
         this.#header = byte
+        this.#headerAt = i - 1
         this.#lengthBytes = 0
         this.#length = 0
         this.#multiplier = 1
@@ -84,10 +100,24 @@ export class InboundGuard {
         return `packet of ${total} bytes exceeds the maximum packet size of ${this.rules.maxPacketSize} bytes`
       }
       this.#lengthBytes = -1
+      if (this.#overBudget()) {
+        // Hand on what came before this packet; this packet and the rest are inspected again later.
+        this.#cut = this.#headerAt
+        return undefined
+      }
       const problem = this.#startBody()
       if (problem) return problem
     }
     return undefined
+  }
+
+  /** A PUBLISH starting here (at a known offset) would exceed the message rate, in throttle mode. */
+  #overBudget (): boolean {
+    const bucket = this.rules.messageRate
+    if (!bucket || this.rules.onRateExceeded !== 'throttle' || this.#header >> 4 !== PUBLISH || this.#headerAt < 0) return false
+    if (bucket.take(1)) return false
+    bucket.take(-1) // not counted now: it is counted when it is inspected again
+    return true
   }
 
   /** How long to hold off reading because the connection is over its rate (0: read now). */
@@ -103,7 +133,9 @@ export class InboundGuard {
     this.#capture = undefined
     this.#need = 0
     if (type === PUBLISH) {
-      if (this.rules.messageRate && !this.rules.messageRate.take(1) && this.rules.onRateExceeded === 'disconnect') {
+      // In throttle mode the packet was already counted by #overBudget (unless its header came in an earlier read).
+      const counted = this.rules.onRateExceeded === 'throttle' && this.#headerAt >= 0
+      if (this.rules.messageRate && !counted && !this.rules.messageRate.take(1) && this.rules.onRateExceeded === 'disconnect') {
         return 'inbound message rate exceeded'
       }
       this.#need = Math.min(2, this.#length) // the topic length, then the topic

@@ -24,9 +24,9 @@ export class TokenBucket {
     return this.#tokens >= 0
   }
 
-  /** Milliseconds until the bucket is out of debt (0 when it is not in debt). */
+  /** Milliseconds until a whole token is available again (0 when one is). */
   waitMs (): number {
     this.#refill()
-    return this.#tokens >= 0 ? 0 : Math.ceil((-this.#tokens * 1000) / this.rate)
+    return this.#tokens >= 1 ? 0 : Math.ceil(((1 - this.#tokens) * 1000) / this.rate)
   }
 }

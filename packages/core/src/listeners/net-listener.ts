@@ -13,7 +13,11 @@ export interface NetListenerOptions {
   tls?: TlsSettings
 }
 
-/** MQTT over TCP, or over TLS when `tls` is given. */
+/**
+ * MQTT over TCP, or over TLS when `tls` is given. Nagle is off (noDelay): the
+ * broker already writes each packet in one go, and waiting for ACKs to batch
+ * small packets cost up to tens of milliseconds of delivery latency.
+ */
 export class NetListener implements Listener {
   readonly name: string
   readonly transport: Transport
@@ -24,9 +28,10 @@ export class NetListener implements Listener {
     this.name = options.name
     if (options.tls) {
       this.transport = 'tls'
-      const server = tls.createServer(tlsServerOptions(options.tls, options.name))
+      const server = tls.createServer({ ...tlsServerOptions(options.tls, options.name), noDelay: true })
       const login = options.tls.certificateLogin
       server.on('secureConnection', (socket: tls.TLSSocket) => {
+        socket.setNoDelay(true)
         const peerCertificate = socket.getPeerCertificate()
         const certificateUsername = login ? certificateName(peerCertificate, socket.authorized, login) : undefined
         sink.accept(socket, {
@@ -44,7 +49,7 @@ export class NetListener implements Listener {
       this.#server = server
     } else {
       this.transport = 'tcp'
-      this.#server = net.createServer((socket) => {
+      this.#server = net.createServer({ noDelay: true }, (socket) => {
         sink.accept(socket, {
           transport: 'tcp', listener: this.name, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort
         })

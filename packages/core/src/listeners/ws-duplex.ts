@@ -19,10 +19,10 @@ import type { InboundGuard } from '../edge/inbound-guard.js'
  */
 export class WebSocketDuplex extends Duplex {
   readonly #ws: WebSocket
-  readonly #guard: Pick<InboundGuard, 'inspect' | 'throttleMs'> | undefined
+  readonly #guard: Pick<InboundGuard, 'inspect' | 'throttleMs' | 'takeCut'> | undefined
   #throttled = false
 
-  constructor (ws: WebSocket, options: { highWaterMark?: number, maxPacketSize?: number, guard?: Pick<InboundGuard, 'inspect' | 'throttleMs'> } = {}) {
+  constructor (ws: WebSocket, options: { highWaterMark?: number, maxPacketSize?: number, guard?: Pick<InboundGuard, 'inspect' | 'throttleMs' | 'takeCut'> } = {}) {
     // Reads are kept small (16 KiB): the broker parses whatever one read() returns in one go,
     // and bigger batches measured slower (aedes queues the excess). Writes may buffer more.
     super({ allowHalfOpen: false, readableHighWaterMark: 16 * 1024, writableHighWaterMark: options.highWaterMark ?? 64 * 1024 })
@@ -48,24 +48,33 @@ export class WebSocketDuplex extends Duplex {
       this.destroy(new Error('text WebSocket frame received; MQTT over WebSocket needs binary frames'))
       return
     }
-    const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
+    this.#admit(Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data))
+  }
+
+  /** Inspects and hands on bytes; over the rate, holds the rest back and stops reading for a while. */
+  #admit (buf: Buffer): void {
     const guard = this.#guard
     const violation = guard?.inspect(buf)
     if (violation !== undefined) {
       this.destroy(new Error(violation))
       return
     }
+    const cut = guard?.takeCut()
+    const now = cut === undefined ? buf : buf.subarray(0, cut)
+    const later = cut === undefined ? undefined : buf.subarray(cut)
+    if (now.length > 0 && !this.push(now)) this.#ws.pause()
     const wait = guard?.throttleMs() ?? 0
-    if (wait > 0) {
+    if (wait > 0 || later) {
       // Over its rate: stop reading this client's socket for a while (TCP backpressure on it alone).
       this.#ws.pause()
       this.#throttled = true
       setTimeout(() => {
         this.#throttled = false
-        if (!this.destroyed) this.#ws.resume()
-      }, wait).unref()
+        if (this.destroyed) return
+        if (later) this.#admit(later)
+        if (!this.#throttled) this.#ws.resume()
+      }, Math.max(wait, 1)).unref()
     }
-    if (!this.push(buf)) this.#ws.pause()
   }
 
   override _read (): void {
