@@ -97,7 +97,8 @@ export class WebSocketDuplex extends Duplex {
   #send (data: Buffer, callback: (error?: Error | null) => void): void {
     const ws = this.#ws
     if (ws.readyState !== ws.OPEN) {
-      callback(new Error('WebSocket is not open'))
+      // The peer is gone (an ordinary end, e.g. a client that closed mid-delivery): say so in the code.
+      callback(Object.assign(new Error('WebSocket is not open'), { code: 'ERR_STREAM_DESTROYED' }))
       return
     }
     const waitForFlush = ws.bufferedAmount + data.length > this.writableHighWaterMark
