@@ -24,7 +24,7 @@ describe('resolveStartConfig', () => {
     assert.equal(file, undefined)
     assert.equal(config.allowAnonymous, true)
     assert.deepEqual(config.listeners, [
-      { type: 'tcp', host: '127.0.0.1', port: 1883 },
+      { type: 'tcp', host: '127.0.0.1', port: 1883, noDelay: false },
       { type: 'ws', host: '127.0.0.1', port: 8083, path: '/mqtt' }
     ])
   })
@@ -113,6 +113,6 @@ describe('securityNotices', () => {
 
   it('says nothing for a file with anonymous access off', async () => {
     const config = await resolveStartConfig({}, { EMBEDMQ_ALLOW_ANONYMOUS: 'false' })
-    assert.deepEqual(securityNotices({ config: { ...config.config, listeners: [{ type: 'tcp', port: 1883 }] }, file: 'x.yaml' }), [])
+    assert.deepEqual(securityNotices({ config: { ...config.config, listeners: [{ type: 'tcp', port: 1883, noDelay: false }] }, file: 'x.yaml' }), [])
   })
 })

@@ -41,7 +41,7 @@ export async function resolveStartConfig (options: StartOptions, env: NodeJS.Pro
 
 export function defaultListeners (): ListenerConfig[] {
   return [
-    { type: 'tcp', host: DEFAULT_HOST, port: DEFAULT_TCP_PORT },
+    { type: 'tcp', host: DEFAULT_HOST, port: DEFAULT_TCP_PORT, noDelay: false },
     { type: 'ws', host: DEFAULT_HOST, port: DEFAULT_WS_PORT, path: DEFAULT_WS_PATH }
   ]
 }
@@ -70,7 +70,7 @@ function setPort (listeners: ListenerConfig[], type: 'tcp' | 'ws', flag: string,
   }
   if (matching.length === 0) {
     const added: ListenerConfig = type === 'tcp'
-      ? { type: 'tcp', host: DEFAULT_HOST, port }
+      ? { type: 'tcp', host: DEFAULT_HOST, port, noDelay: false }
       : { type: 'ws', host: DEFAULT_HOST, port, path: DEFAULT_WS_PATH }
     return [...listeners, added]
   }

@@ -36,6 +36,16 @@ const tlsFields = {
   certificateLogin: z.enum(['cn', 'san:dns', 'san:email', 'san:uri']).optional()
 }
 
+/** TCP-level options of tcp and tls listeners. */
+const tcpFields = {
+  /**
+   * Disable Nagle's algorithm (TCP_NODELAY). Off by default, as in Mosquitto
+   * (set_tcp_nodelay): on lowers latency for small, sparse messages (commands,
+   * dashboards) at a throughput cost under load.
+   */
+  noDelay: z.boolean().default(false)
+}
+
 const base = {
   /** A name for logs and `broker.addresses()`; defaults to `<type>:<port>`. */
   name: z.string().min(1).optional(),
@@ -71,8 +81,8 @@ const certLoginNeedsCa = (l: { certificateLogin?: unknown, requestCert?: boolean
 const certLoginMessage = { message: 'certificateLogin needs requestCert: true and a ca (or caFile) to verify client certificates against' }
 
 export const listenerSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('tcp'), ...base }),
-  z.strictObject({ type: z.literal('tls'), ...base, ...tlsFields }).refine(hasKeyAndCert, keyCertMessage).refine(certLoginNeedsCa, certLoginMessage),
+  z.strictObject({ type: z.literal('tcp'), ...base, ...tcpFields }),
+  z.strictObject({ type: z.literal('tls'), ...base, ...tcpFields, ...tlsFields }).refine(hasKeyAndCert, keyCertMessage).refine(certLoginNeedsCa, certLoginMessage),
   z.strictObject({ type: z.literal('ws'), ...base, ...wsFields }),
   z.strictObject({ type: z.literal('wss'), ...base, ...wsFields, ...tlsFields }).refine(hasKeyAndCert, keyCertMessage).refine(certLoginNeedsCa, certLoginMessage)
 ])

@@ -14,9 +14,9 @@ export function createListener (config: ListenerConfig, sink: ConnectionSink): L
   const where = { name, port: config.port, ...(config.host === undefined ? {} : { host: config.host }) }
   switch (config.type) {
     case 'tcp':
-      return new NetListener(where, sink)
+      return new NetListener({ ...where, noDelay: config.noDelay }, sink)
     case 'tls':
-      return new NetListener({ ...where, tls: config }, sink)
+      return new NetListener({ ...where, noDelay: config.noDelay, tls: config }, sink)
     case 'ws':
       return new WebSocketListener({ ...where, path: config.path, ...(config.allowedOrigins ? { allowedOrigins: config.allowedOrigins } : {}) }, sink)
     case 'wss':
