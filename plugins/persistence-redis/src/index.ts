@@ -1,0 +1,2 @@
+// Placeholder: this workspace is being built; see the issue it belongs to.
+export {}
