@@ -130,8 +130,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Con
       await this.#host.register()
       const ext = this.#host.extensions
       this.#persistenceProvider = ext.persistence?.provider
-      const persistence = await this.#persistenceProvider?.createPersistence()
-      const emitter = await this.#persistenceProvider?.createEmitter?.()
+      const { persistence, emitter } = await this.#openPersistence()
       this.#core = await AedesCore.create({
         id: this.id,
         limits: this.config.limits,
@@ -160,6 +159,21 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Con
     }
     if (this.#host.extensions.authenticators.size === 0 && !this.config.allowAnonymous) {
       this.logger.warn('no authenticator is registered and allowAnonymous is false: every client will be refused. Add an auth plugin or set allowAnonymous: true.')
+    }
+  }
+
+  /** Opens the provider's store and bus; a failure becomes a coded error naming the provider. */
+  async #openPersistence (): Promise<{ persistence?: object, emitter?: object }> {
+    const provider = this.#persistenceProvider
+    if (!provider) return {}
+    try {
+      const persistence = await provider.createPersistence()
+      const emitter = await provider.createEmitter?.()
+      return { persistence, ...(emitter === undefined ? {} : { emitter }) }
+    } catch (err) {
+      const cause = toError(err)
+      throw new EmbedmqError('EMBEDMQ_PERSISTENCE_UNAVAILABLE',
+        `persistence "${provider.name}" could not start: ${cause.message}`, { provider: provider.name }, { cause })
     }
   }
 

@@ -16,6 +16,7 @@ export type EmbedmqErrorCode =
   | 'EMBEDMQ_INVALID_STATE'
   | 'EMBEDMQ_INVALID_TOPIC'
   | 'EMBEDMQ_PUBLISH_FAILED'
+  | 'EMBEDMQ_PERSISTENCE_UNAVAILABLE'
 
 export class EmbedmqError extends Error {
   readonly code: EmbedmqErrorCode

@@ -295,6 +295,14 @@ describe('plugin host', () => {
     assert.match(err.message, /plugin "webhook" has invalid options: retries:/)
   })
 
+  it('fails start with EMBEDMQ_PERSISTENCE_UNAVAILABLE naming the provider when its store cannot open', async () => {
+    const err = await startError([plugin('store', ctx => ctx.providePersistence({
+      name: 'flaky-db', createPersistence: () => { throw new Error('connect ECONNREFUSED 127.0.0.1:1') }
+    }))])
+    assert.ok(isEmbedmqError(err, 'EMBEDMQ_PERSISTENCE_UNAVAILABLE'))
+    assert.match(err.message, /persistence "flaky-db" could not start: connect ECONNREFUSED/)
+  })
+
   it('registers and starts in dependency order, stops in reverse, and undoes a failed start', async () => {
     const trail: string[] = []
     const tracked = (name: string, dependsOn: string[] = [], failStart = false): Plugin => ({
