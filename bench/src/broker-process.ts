@@ -1,12 +1,12 @@
 /**
  * Child process entry: runs ONE broker under test (argv[2]: 'embedmq' |
- * 'aedes') and answers CPU/memory samples over IPC. A broker gets a process
+ * 'aedes'; argv[3], optional: a PersistenceConfig as JSON) and answers CPU/memory samples over IPC. A broker gets a process
  * of its own so its RSS and CPU can be measured apart from the generator and
  * the orchestrator. Started with --expose-gc so memory samples can settle
  * the heap first.
  */
 import { startBroker, type RunningBroker } from './brokers.js'
-import { errorMessage, isMessage, type BrokerKind, type BrokerReply, type BrokerRequest } from './protocol.js'
+import { errorMessage, isMessage, type BrokerKind, type BrokerReply, type BrokerRequest, type PersistenceConfig } from './protocol.js'
 
 const gc = (globalThis as { gc?: () => void }).gc
 
@@ -29,7 +29,8 @@ async function main (): Promise<void> {
   process.on('disconnect', () => process.exit(0))
   const kind = process.argv[2]
   if (kind !== 'embedmq' && kind !== 'aedes') throw new Error(`unknown broker kind "${String(kind)}"`)
-  const broker = await startBroker(kind satisfies BrokerKind)
+  const persistence = process.argv[3] === undefined ? undefined : JSON.parse(process.argv[3]) as PersistenceConfig
+  const broker = await startBroker(kind satisfies BrokerKind, persistence)
   process.on('message', (raw: unknown) => {
     if (!isMessage(raw)) return
     const message = raw as BrokerRequest

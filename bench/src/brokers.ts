@@ -6,7 +6,7 @@
 import http from 'node:http'
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
-import type { BrokerKind, Endpoint, Transport } from './protocol.js'
+import type { BrokerKind, Endpoint, PersistenceConfig, Transport } from './protocol.js'
 
 const HOST = '127.0.0.1'
 export const WS_PATH = '/mqtt'
@@ -23,9 +23,18 @@ export interface RunningBroker {
  * anonymous access, the three bench plugins, and every other setting at its
  * default (notably `authorization.cache: true`, what production runs).
  */
-async function startEmbedmq (): Promise<RunningBroker> {
+async function startEmbedmq (persistence: PersistenceConfig): Promise<RunningBroker> {
   const { createBroker } = await import('@embedmq/core')
   const { benchPlugins } = await import('./plugins.js')
+  const plugins = benchPlugins()
+  if (persistence.kind === 'sqlite') {
+    // Options at their defaults (synchronous: 'full', no queue cap): what the README's example runs.
+    const { sqlitePersistence } = await import('@embedmq/persistence-sqlite')
+    plugins.push(sqlitePersistence({ file: persistence.file }))
+  } else if (persistence.kind === 'redis') {
+    const { redisPersistence } = await import('@embedmq/persistence-redis')
+    plugins.push(redisPersistence({ url: persistence.url, keyPrefix: persistence.keyPrefix }))
+  }
   const broker = createBroker({
     logLevel: 'silent',
     allowAnonymous: false,
@@ -33,7 +42,7 @@ async function startEmbedmq (): Promise<RunningBroker> {
       { type: 'tcp', host: HOST, port: 0 },
       { type: 'ws', host: HOST, port: 0, path: WS_PATH }
     ],
-    plugins: benchPlugins()
+    plugins
   })
   await broker.start()
   const port = (transport: Transport): number => {
@@ -88,6 +97,7 @@ async function startAedes (): Promise<RunningBroker> {
   }
 }
 
-export function startBroker (kind: BrokerKind): Promise<RunningBroker> {
-  return kind === 'embedmq' ? startEmbedmq() : startAedes()
+/** `persistence` applies to embedmq only (the persistence scenario); bare aedes always runs its in-memory default. */
+export function startBroker (kind: BrokerKind, persistence: PersistenceConfig = { kind: 'memory' }): Promise<RunningBroker> {
+  return kind === 'embedmq' ? startEmbedmq(persistence) : startAedes()
 }

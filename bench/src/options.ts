@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 
-export const SCENARIO_NAMES = ['fan-in', 'fan-out', 'qos1', 'latency', 'memory'] as const
+export const SCENARIO_NAMES = ['fan-in', 'fan-out', 'qos1', 'latency', 'memory', 'persistence'] as const
 export type ScenarioName = typeof SCENARIO_NAMES[number]
 
 export interface Options {

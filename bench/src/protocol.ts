@@ -15,6 +15,20 @@ export const BENCH_PASSWORD = 'bench-secret'
 export const TOPIC_PREFIX = 'bench/'
 
 export const BROKERS: readonly BrokerKind[] = ['embedmq', 'aedes']
+
+/** embedmq's persistence providers compared by the persistence scenario; memory is the default and the baseline. */
+export type PersistenceKind = 'memory' | 'sqlite' | 'redis'
+export const PERSISTENCE_KINDS: readonly PersistenceKind[] = ['memory', 'sqlite', 'redis']
+
+/**
+ * Where a broker process keeps its state: chosen by the orchestrator (a fresh
+ * temp file or Redis key prefix per trial, so no trial sees another's
+ * sessions) and cleaned up by it after the broker is killed.
+ */
+export type PersistenceConfig =
+  | { kind: 'memory' }
+  | { kind: 'sqlite', file: string }
+  | { kind: 'redis', url: string, keyPrefix: string }
 export const TRANSPORTS: readonly Transport[] = ['tcp', 'ws']
 
 /** Where a generator connects: loopback only. */
@@ -49,6 +63,8 @@ export type Workload =
   | { kind: 'fan-in', publishers: number, payloadBytes: number, batch: number }
   | { kind: 'fan-out', subscribers: number, payloadBytes: number, batch: number }
   | { kind: 'qos1', window: number, payloadBytes: number }
+  /** Like qos1, but the subscriber is a persistent session (clean=false), connected and acking, or offline (messages are queued). */
+  | { kind: 'persistent-qos1', window: number, payloadBytes: number, subscriber: 'connected' | 'offline' }
   | { kind: 'latency', ratePerSecond: number, payloadBytes: number, maxSamples: number }
   | { kind: 'idle', warmup: number, connections: number, concurrency: number }
 

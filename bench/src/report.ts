@@ -6,7 +6,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { Options } from './options.js'
-import { BROKERS, TRANSPORTS, type BrokerKind, type Transport } from './protocol.js'
+import { BROKERS, PERSISTENCE_KINDS, TRANSPORTS, type BrokerKind, type PersistenceKind, type Transport } from './protocol.js'
 import type { MetricDef, Scenario } from './scenarios.js'
 import { advantage, median } from './stats.js'
 import type { TrialResult } from './trial.js'
@@ -19,6 +19,8 @@ export interface TrialRecord {
   round: number
   broker: BrokerKind
   transport: Transport
+  /** Persistence scenario only: the provider embedmq ran with. */
+  provider?: PersistenceKind
   result?: TrialResult
   error?: string
 }
@@ -50,6 +52,31 @@ export interface ScenarioResult {
   warnings: string[]
 }
 
+/** One provider in one variant of the persistence scenario; ratios are to the memory provider, above 1 = better than memory. */
+export interface PersistenceRow {
+  variant: string
+  provider: PersistenceKind
+  /** Every round's value, in run order. */
+  rounds: { acked: number[], cpu: number[] }
+  /** Median PUBACKs/s at the publisher. */
+  acked: number
+  /** Median broker CPU µs per acked message. */
+  cpu: number
+  /** acked ÷ memory's acked. */
+  ackedVsMemory: number
+  /** memory's CPU per message ÷ this one's (below 1: this provider costs more CPU per message). */
+  cpuVsMemory: number
+  /** Median CPU over the window, % of one core. */
+  brokerCpu: number
+  generatorCpu: number
+}
+
+export interface PersistenceResult {
+  title: string
+  rows: PersistenceRow[]
+  warnings: string[]
+}
+
 export interface TargetCheck {
   scenario: string
   metric: string
@@ -66,9 +93,11 @@ export interface Report {
   options: Options
   setup: Record<string, string>
   scenarios: ScenarioResult[]
+  /** Present when the persistence scenario ran. */
+  persistence?: PersistenceResult
   targets: TargetCheck[]
   /** Every trial as measured, in run order. */
-  trials: Array<{ scenario: string, round: number, broker: BrokerKind, transport: Transport } & Partial<TrialResult> & { error?: string }>
+  trials: Array<{ scenario: string, variant?: string, provider?: PersistenceKind, round: number, broker: BrokerKind, transport: Transport } & Partial<TrialResult> & { error?: string }>
 }
 
 export const SETUP: Record<string, string> = {
@@ -76,16 +105,50 @@ export const SETUP: Record<string, string> = {
   aedes: 'aedes 1.2.0 bare: net.createServer(aedes.handle); ws WebSocketServer({ server }) + createWebSocketStream(socket) → aedes.handle(stream, req)',
   generator: 'own load generator in a child process: mqtt-packet generate, in-place framing of inbound PUBLISH/PUBACK, minimal RFC 6455 client (one MQTT packet per WebSocket frame)',
   processes: 'each trial: a fresh broker process and a fresh generator process, both killed afterwards; trials alternate embedmq, aedes per transport within each round',
-  payload: '64-byte payloads; QoS 0 publishers write batches of 32 packets with socket backpressure'
+  payload: '64-byte payloads; QoS 0 publishers write batches of 32 packets with socket backpressure',
+  persistence: 'embedmq (same listeners and plugins) over TCP with each persistence provider: memory (default), @embedmq/persistence-sqlite (fresh temp file per trial, options at their defaults: synchronous full), @embedmq/persistence-redis (redis://127.0.0.1:6379, fresh random key prefix per trial, keys deleted after the trial); subscriber is a clean=false session with a QoS 1 subscription, connected and acking or offline (queued)'
 }
 
 function bySeries<T> (make: (key: SeriesKey) => T): Record<SeriesKey, T> {
   return Object.fromEntries(SERIES.map(k => [k, make(k)])) as Record<SeriesKey, T>
 }
 
+function recordWarnings (records: readonly TrialRecord[], where: (r: TrialRecord) => string): string[] {
+  return records.flatMap(r => [...(r.error ? [`${where(r)}: FAILED: ${r.error}`] : []), ...(r.result?.warnings ?? []).map(w => `${where(r)}: ${w}`)])
+}
+
+/** The persistence scenario's rows, from its records (those with a provider); undefined when it did not run. */
+export function buildPersistence (records: readonly TrialRecord[]): PersistenceResult | undefined {
+  const mine = records.filter(r => r.provider !== undefined)
+  if (mine.length === 0) return undefined
+  const variants = [...new Set(mine.map(r => r.scenario.variant ?? ''))]
+  const rows = variants.flatMap(variant => {
+    const of = (provider: PersistenceKind): TrialRecord[] => mine.filter(r => (r.scenario.variant ?? '') === variant && r.provider === provider)
+    const values = (provider: PersistenceKind, pick: (r: TrialResult) => number): number[] => of(provider).map(r => (r.result ? pick(r.result) : Number.NaN))
+    const acked = (provider: PersistenceKind): number => median(values(provider, r => r.metrics.acked ?? Number.NaN))
+    const cpu = (provider: PersistenceKind): number => median(values(provider, r => r.metrics.cpu ?? Number.NaN))
+    return PERSISTENCE_KINDS.filter(p => of(p).length > 0).map((provider): PersistenceRow => ({
+      variant,
+      provider,
+      rounds: { acked: values(provider, r => r.metrics.acked ?? Number.NaN), cpu: values(provider, r => r.metrics.cpu ?? Number.NaN) },
+      acked: acked(provider),
+      cpu: cpu(provider),
+      ackedVsMemory: advantage(acked(provider), acked('memory'), 'higher'),
+      cpuVsMemory: advantage(cpu(provider), cpu('memory'), 'lower'),
+      brokerCpu: median(values(provider, r => r.brokerCpu)),
+      generatorCpu: median(values(provider, r => r.generatorCpu))
+    }))
+  })
+  return {
+    title: 'persistence: embedmq over TCP, QoS 1 with 64 in flight to a persistent session (clean=false), per provider',
+    rows,
+    warnings: recordWarnings(mine, r => `round ${r.round} ${r.scenario.variant ?? ''}/${r.provider ?? ''}`)
+  }
+}
+
 export function buildReport (records: readonly TrialRecord[], scenarios: readonly Scenario[], options: Options, elapsedSeconds: number, loadAtStart: number): Report {
   const results: ScenarioResult[] = scenarios.map((scenario) => {
-    const mine = records.filter(r => r.scenario.name === scenario.name)
+    const mine = records.filter(r => r.scenario.name === scenario.name && r.provider === undefined)
     const of = (key: SeriesKey): TrialRecord[] => mine.filter(r => `${r.broker}/${r.transport}` === key)
     const metrics = scenario.metrics.map((def): MetricResult => {
       const rounds = bySeries(k => of(k).map(r => r.result?.metrics[def.id] ?? Number.NaN))
@@ -102,10 +165,7 @@ export function buildReport (records: readonly TrialRecord[], scenarios: readonl
         }
       }
     })
-    const warnings = mine.flatMap(r => {
-      const where = `round ${r.round} ${r.broker}/${r.transport}`
-      return [...(r.error ? [`${where}: FAILED: ${r.error}`] : []), ...(r.result?.warnings ?? []).map(w => `${where}: ${w}`)]
-    })
+    const warnings = recordWarnings(mine, r => `round ${r.round} ${r.broker}/${r.transport}`)
     return {
       name: scenario.name,
       title: scenario.title,
@@ -124,6 +184,7 @@ export function buildReport (records: readonly TrialRecord[], scenarios: readonl
       check('embedmq WS vs TCP', 0.8, m.ratios.embedmqWsVsTcp)
     ]
   }))
+  const persistence = buildPersistence(records)
   return {
     generatedAt: new Date().toISOString(),
     elapsedSeconds,
@@ -138,9 +199,13 @@ export function buildReport (records: readonly TrialRecord[], scenarios: readonl
     options,
     setup: SETUP,
     scenarios: results,
+    ...(persistence ? { persistence } : {}),
     targets,
     trials: records.map(r => ({
-      scenario: r.scenario.name, round: r.round, broker: r.broker, transport: r.transport, ...r.result, ...(r.error ? { error: r.error } : {})
+      scenario: r.scenario.name,
+      ...(r.scenario.variant ? { variant: r.scenario.variant } : {}),
+      ...(r.provider ? { provider: r.provider } : {}),
+      round: r.round, broker: r.broker, transport: r.transport, ...r.result, ...(r.error ? { error: r.error } : {})
     }))
   }
 }
@@ -179,6 +244,20 @@ function cpuRows (report: Report): string[][] {
   return report.scenarios.filter(s => s.name !== 'memory').map(s => [s.name, four(s.generatorCpu), four(s.brokerCpu)])
 }
 
+const PERSISTENCE_HEADER = ['persistence', 'provider', 'acked (msg/s)', 'vs memory', 'broker CPU (µs/msg)', 'vs memory', 'broker CPU %']
+
+function persistenceRows (report: Report): string[][] {
+  return (report.persistence?.rows ?? []).map(r => [
+    r.variant === 'offline' ? 'offline session (queued)' : 'connected session',
+    r.provider,
+    num(r.acked, 0),
+    ratio(r.ackedVsMemory),
+    num(r.cpu, 2),
+    ratio(r.cpuVsMemory),
+    num(r.brokerCpu, 0)
+  ])
+}
+
 function textTable (header: string[], body: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map(r => r[i]!.length)))
   const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
@@ -195,7 +274,10 @@ function targetLines (report: Report, met: string, missed: string): string[] {
 }
 
 function warningLines (report: Report): string[] {
-  return report.scenarios.flatMap(s => s.warnings.map(w => `${s.name} ${w}`))
+  return [
+    ...report.scenarios.flatMap(s => s.warnings.map(w => `${s.name} ${w}`)),
+    ...(report.persistence?.warnings ?? []).map(w => `persistence ${w}`)
+  ]
 }
 
 function runLine (report: Report): string {
@@ -206,16 +288,18 @@ function runLine (report: Report): string {
     `${report.elapsedSeconds.toFixed(0)} s; ${report.generatedAt}`
 }
 
+const PERSISTENCE_NOTE = 'Persistence ratios are to the memory provider in the same run: above 1 = better than memory (throughput provider/memory; CPU per message memory/provider). No targets.'
+
 export function renderConsole (report: Report): string {
   const warnings = warningLines(report)
+  const brokers = report.scenarios.length > 0
   return [
-    '',
-    textTable(HEADER, rows(report)),
-    '',
-    textTable(CPU_HEADER, cpuRows(report)),
-    '',
-    'Ratios: above 1 means the first named did better (throughput a/b; latency and memory b/a).',
-    ...targetLines(report, '  met   ', '  MISSED'),
+    ...(brokers
+      ? ['', textTable(HEADER, rows(report)), '', textTable(CPU_HEADER, cpuRows(report)), '',
+          'Ratios: above 1 means the first named did better (throughput a/b; latency and memory b/a).',
+          ...targetLines(report, '  met   ', '  MISSED')]
+      : []),
+    ...(report.persistence ? ['', textTable(PERSISTENCE_HEADER, persistenceRows(report)), '', PERSISTENCE_NOTE] : []),
     ...(warnings.length > 0 ? ['', 'Warnings:', ...warnings.map(w => `  ${w}`)] : []),
     '',
     runLine(report)
@@ -224,16 +308,15 @@ export function renderConsole (report: Report): string {
 
 export function renderMarkdown (report: Report): string {
   const warnings = warningLines(report)
+  const brokers = report.scenarios.length > 0
   return [
     `Medians of ${runLine(report)}.`,
-    '',
-    markdownTable(HEADER, rows(report)),
-    '',
-    'Ratios: above 1× means the first named did better (throughput: a/b; latency and memory: b/a). Targets: embedmq vs aedes ≥ 1.0×, embedmq WS vs TCP ≥ 0.8×.',
-    '',
-    markdownTable(CPU_HEADER, cpuRows(report)),
-    '',
-    ...targetLines(report, '- ✅', '- ❌'),
+    ...(brokers
+      ? ['', markdownTable(HEADER, rows(report)), '',
+          'Ratios: above 1× means the first named did better (throughput: a/b; latency and memory: b/a). Targets: embedmq vs aedes ≥ 1.0×, embedmq WS vs TCP ≥ 0.8×.',
+          '', markdownTable(CPU_HEADER, cpuRows(report)), '', ...targetLines(report, '- ✅', '- ❌')]
+      : []),
+    ...(report.persistence ? ['', markdownTable(PERSISTENCE_HEADER, persistenceRows(report)), '', PERSISTENCE_NOTE] : []),
     ...(warnings.length > 0 ? ['', 'Warnings:', '', ...warnings.map(w => `- ${w}`)] : []),
     ''
   ].join('\n')

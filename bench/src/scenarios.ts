@@ -1,6 +1,7 @@
 /**
- * The five scenarios: the traffic each one generates, and how a trial's
- * samples become its metrics.
+ * The scenarios: the traffic each one generates, and how a trial's samples
+ * become its metrics. SCENARIOS compare embedmq with bare aedes;
+ * PERSISTENCE_VARIANTS compare embedmq's persistence providers.
  */
 import type { Options, ScenarioName } from './options.js'
 import type { BrokerSample, Snapshot, Workload } from './protocol.js'
@@ -23,6 +24,8 @@ export interface TrialSamples {
 
 export interface Scenario {
   name: ScenarioName
+  /** The persistence scenario's subscriber variant; undefined for the others. */
+  variant?: 'connected' | 'offline'
   title: string
   /** 'load' measures a window of traffic; 'memory' measures the broker before and after connecting. */
   mode: 'load' | 'memory'
@@ -64,6 +67,9 @@ function cpuPer (s: TrialSamples, counter: string): number {
   return micros / delta(s, counter)
 }
 
+/** QoS 1 publishes kept unacknowledged by the publisher (qos1 and persistence). */
+const QOS1_WINDOW = 64
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'fan-in',
@@ -83,10 +89,10 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'qos1',
-    title: 'QoS 1, 64 in flight: 1 publisher → 1 subscriber',
+    title: `QoS 1, ${QOS1_WINDOW} in flight: 1 publisher → 1 subscriber`,
     mode: 'load',
     metrics: [perSecond('acked', 'acked'), perSecond('delivered', 'delivered'), cpuCost],
-    workload: () => ({ kind: 'qos1', window: 64, payloadBytes: PAYLOAD_BYTES }),
+    workload: () => ({ kind: 'qos1', window: QOS1_WINDOW, payloadBytes: PAYLOAD_BYTES }),
     measure: s => ({ acked: rate(s, 'acked'), delivered: rate(s, 'delivered'), cpu: cpuPer(s, 'acked') })
   },
   {
@@ -119,3 +125,23 @@ export const SCENARIOS: readonly Scenario[] = [
     }
   }
 ]
+
+/**
+ * The persistence scenario: embedmq over TCP with each persistence provider
+ * (memory, SQLite, Redis), reported as a ratio to memory. Its subscriber is a
+ * persistent session (clean=false, QoS 1 subscription), either connected and
+ * acking (deliveries pass through the session's outgoing state) or offline
+ * (every message is queued for it). No targets: the ratios say what a
+ * durable store costs.
+ */
+export const PERSISTENCE_VARIANTS: readonly Scenario[] = (['connected', 'offline'] as const).map((variant): Scenario => ({
+  name: 'persistence',
+  variant,
+  title: variant === 'connected'
+    ? `persistence, connected persistent session: QoS 1, ${QOS1_WINDOW} in flight, 1 publisher → 1 clean=false subscriber acking`
+    : `persistence, offline persistent session: QoS 1, ${QOS1_WINDOW} in flight, 1 publisher → queued for 1 clean=false subscriber`,
+  mode: 'load',
+  metrics: [{ ...perSecond('acked', 'acked'), target: false }, cpuCost],
+  workload: () => ({ kind: 'persistent-qos1', window: QOS1_WINDOW, payloadBytes: PAYLOAD_BYTES, subscriber: variant }),
+  measure: s => ({ acked: rate(s, 'acked'), delivered: rate(s, 'delivered'), cpu: cpuPer(s, 'acked') })
+}))

@@ -6,7 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Child } from './children.js'
 import type { Options } from './options.js'
-import type { BrokerKind, BrokerReply, BrokerRequest, BrokerSample, GeneratorReply, GeneratorRequest, Snapshot, Transport } from './protocol.js'
+import { preparePersistence } from './persistence.js'
+import type { BrokerKind, BrokerReply, BrokerRequest, BrokerSample, GeneratorReply, GeneratorRequest, PersistenceKind, Snapshot, Transport } from './protocol.js'
 import type { Scenario, TrialSamples } from './scenarios.js'
 import { cpuPercent } from './stats.js'
 
@@ -60,10 +61,17 @@ function brokerExecArgv (options: Options, name: string): string[] {
   return argv
 }
 
-export async function runTrial (scenario: Scenario, kind: BrokerKind, transport: Transport, round: number, options: Options): Promise<TrialResult> {
-  const name = `${scenario.name}-${kind}-${transport}-r${round}`
-  const broker: BrokerChild = new Child('./broker-process.js', [kind], `${kind} broker`, brokerExecArgv(options, name))
+/**
+ * `persistence` (embedmq only): the provider the broker runs with, in a fresh
+ * temp file / Redis key prefix that is removed after the broker is killed.
+ */
+export async function runTrial (scenario: Scenario, kind: BrokerKind, transport: Transport, round: number, options: Options, persistence?: PersistenceKind): Promise<TrialResult> {
+  const name = [scenario.name, scenario.variant, persistence ?? kind, transport, `r${round}`].filter(p => p !== undefined).join('-')
+  const place = persistence === undefined ? undefined : await preparePersistence(persistence)
+  const args = place === undefined ? [kind] : [kind, JSON.stringify(place.config)]
+  const broker: BrokerChild = new Child('./broker-process.js', args, `${kind} broker`, brokerExecArgv(options, name))
   let generator: GeneratorChild | undefined
+  const warnings: string[] = []
   try {
     const ready = await broker.expect('ready', START_TIMEOUT_MS)
     generator = new Child('./generator.js', [], 'generator')
@@ -73,7 +81,6 @@ export async function runTrial (scenario: Scenario, kind: BrokerKind, transport:
       : await measureLoad(broker, generator, options)
     const [g0, g1] = samples.generator
     const [b0, b1] = samples.broker
-    const warnings: string[] = []
     const closed = g1.counters.disconnected ?? 0
     if (closed > 0) warnings.push(`${closed} client connection(s) closed during the trial`)
     // embedmq drops QoS 0 for a subscriber with limits.outgoing.maxBufferedBytes unsent (bare aedes holds
@@ -98,6 +105,13 @@ export async function runTrial (scenario: Scenario, kind: BrokerKind, transport:
     } else {
       await generator?.kill()
       await broker.kill()
+    }
+    // After the kill: nothing writes to the file or the keys any more.
+    // A failed cleanup is printed, and also lands in the result's warnings (the returned result holds this array).
+    const leftover = await place?.cleanup()
+    if (leftover) {
+      console.log(`  warning: ${leftover}`)
+      warnings.push(leftover)
     }
   }
 }

@@ -8,7 +8,7 @@
 import net from 'node:net'
 import type { Packet, QoS } from 'mqtt-packet'
 import type { Endpoint } from '../protocol.js'
-import { connectPacket, MqttFramer, subscribePacket } from './mqtt.js'
+import { connectPacket, DISCONNECT, MqttFramer, subscribePacket } from './mqtt.js'
 import { FrameReader, FrameWriter, openWebSocket, pongFrame } from './websocket.js'
 
 export interface ClientOptions {
@@ -18,6 +18,8 @@ export interface ClientOptions {
   /** Seconds; long enough that no PINGREQ is due within a run. */
   keepalive: number
   timeoutMs: number
+  /** false: a persistent session (default true). */
+  clean?: boolean
 }
 
 export interface ClientHandlers {
@@ -80,7 +82,7 @@ export class Client {
       ? await openWebSocket(endpoint.host, endpoint.port, endpoint.path, options.timeoutMs)
       : { socket: await openTcp(endpoint.host, endpoint.port, options.timeoutMs), head: Buffer.alloc(0) }
     const client = new Client(socket, endpoint.transport === 'ws', head)
-    const connack = await client.#request(connectPacket(options.clientId, options.username, options.password, options.keepalive), options.timeoutMs)
+    const connack = await client.#request(connectPacket(options.clientId, options.username, options.password, options.keepalive, options.clean ?? true), options.timeoutMs)
     if (connack.cmd !== 'connack' || connack.returnCode !== 0) {
       client.close()
       throw new Error(`CONNACK refused client ${options.clientId}: ${connack.cmd === 'connack' ? String(connack.returnCode) : connack.cmd}`)
@@ -116,6 +118,17 @@ export class Client {
   }
 
   get closed (): boolean { return this.#closed }
+
+  /** Sends DISCONNECT and waits (bounded) for the broker to close the connection. */
+  async disconnect (timeoutMs: number): Promise<void> {
+    if (this.#closed) return
+    const gone = new Promise<void>(resolve => this.#socket.once('close', () => resolve()))
+    this.#socket.end(this.encode([DISCONNECT]))
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([gone, new Promise<void>(resolve => { timer = setTimeout(resolve, timeoutMs) })])
+    clearTimeout(timer)
+    this.close()
+  }
 
   close (): void {
     this.#closed = true

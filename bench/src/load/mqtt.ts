@@ -13,9 +13,10 @@ import { generate, parser, type Packet, type QoS } from 'mqtt-packet'
 export const PUBLISH = 3
 export const PUBACK = 4
 
-export function connectPacket (clientId: string, username: string, password: string, keepalive: number): Buffer {
+/** `clean: false` asks for a persistent session (MQTT 3.1.1 CleanSession = 0). */
+export function connectPacket (clientId: string, username: string, password: string, keepalive: number, clean = true): Buffer {
   return generate({
-    cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive,
+    cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean, keepalive,
     clientId, username, password: Buffer.from(password)
   })
 }
@@ -27,6 +28,9 @@ export function subscribePacket (messageId: number, topic: string, qos: QoS): Bu
 export function publishPacket (topic: string, payload: Buffer, qos: QoS, messageId?: number): Buffer {
   return generate({ cmd: 'publish', topic, payload, qos, retain: false, dup: false, ...(qos > 0 ? { messageId: messageId ?? 1 } : {}) })
 }
+
+/** DISCONNECT: a normal end of the connection (no will). */
+export const DISCONNECT = Buffer.from([0xe0, 0x00])
 
 export function pubackPacket (messageId: number): Buffer {
   return generate({ cmd: 'puback', messageId })

@@ -151,9 +151,8 @@ async function fanOut (endpoint: Endpoint, w: Extract<Workload, { kind: 'fan-out
   }
 }
 
-/** One publisher keeps `window` QoS 1 publishes unacknowledged; one subscriber at QoS 1 acks each delivery. */
-async function qos1 (endpoint: Endpoint, w: Extract<Workload, { kind: 'qos1' }>): Promise<Run> {
-  const sub = await connect(endpoint, 'sub')
+/** Counts QoS 1 deliveries and acknowledges each, one write per inbound chunk. */
+function ackEveryDelivery (sub: Client): { delivered: () => number } {
   let delivered = 0
   let acks: Buffer[] = []
   sub.on({
@@ -167,17 +166,19 @@ async function qos1 (endpoint: Endpoint, w: Extract<Workload, { kind: 'qos1' }>)
       acks = []
     }
   })
-  await sub.subscribe('bench/qos1', 1, TIMEOUT_MS)
+  return { delivered: () => delivered }
+}
 
-  const pub = await connect(endpoint, 'pub')
-  const template = new PublishTemplate('bench/qos1', w.payloadBytes, 1)
+/** Keeps `window` QoS 1 publishes to `topic` unacknowledged once started; counts the PUBACKs. */
+function windowedPublisher (pub: Client, topic: string, window: number, payloadBytes: number): { start: () => void, stop: () => void, acked: () => number } {
+  const template = new PublishTemplate(topic, payloadBytes, 1)
   let running = false
   let inflight = 0
   let acked = 0
   let nextId = 1
   const fill = (): void => {
     const batch: Buffer[] = []
-    while (inflight < w.window) {
+    while (inflight < window) {
       batch.push(template.make(nextId))
       nextId = nextId === 65_535 ? 1 : nextId + 1
       inflight++
@@ -188,12 +189,59 @@ async function qos1 (endpoint: Endpoint, w: Extract<Workload, { kind: 'qos1' }>)
     puback: () => { inflight--; acked++ },
     flush: () => { if (running) fill() }
   })
+  return {
+    start: () => { running = true; fill() },
+    stop: () => { running = false },
+    acked: () => acked
+  }
+}
+
+/** One publisher keeps `window` QoS 1 publishes unacknowledged; one subscriber at QoS 1 acks each delivery. */
+async function qos1 (endpoint: Endpoint, w: Extract<Workload, { kind: 'qos1' }>): Promise<Run> {
+  const sub = await connect(endpoint, 'sub')
+  const { delivered } = ackEveryDelivery(sub)
+  await sub.subscribe('bench/qos1', 1, TIMEOUT_MS)
+  const pub = await connect(endpoint, 'pub')
+  const publisher = windowedPublisher(pub, 'bench/qos1', w.window, w.payloadBytes)
   const all = [sub, pub]
   return {
     connections: all.length,
-    start: () => { running = true; fill() },
-    counters: () => ({ acked, delivered, disconnected: disconnected(all) }),
-    stop: () => { running = false; return closeWhenSettled(all, () => delivered) }
+    start: publisher.start,
+    counters: () => ({ acked: publisher.acked(), delivered: delivered(), disconnected: disconnected(all) }),
+    stop: () => { publisher.stop(); return closeWhenSettled(all, delivered) }
+  }
+}
+
+/**
+ * The qos1 traffic with a persistent session (clean=false, QoS 1
+ * subscription) as the subscriber, so the persistence is on the path:
+ * 'connected' — the subscriber stays and acks, each delivery goes through
+ * the session's outgoing (in-flight) state; 'offline' — the subscriber
+ * disconnects after subscribing, so every publish is queued for it
+ * (enqueue throughput; the PUBACK waits until the message is stored).
+ */
+async function persistentQos1 (endpoint: Endpoint, w: Extract<Workload, { kind: 'persistent-qos1' }>): Promise<Run> {
+  const topic = 'bench/persist'
+  const sub = await Client.connect(endpoint, {
+    clientId: `bench-${process.pid}-session-${clientSeq++}`,
+    username: BENCH_USERNAME,
+    password: BENCH_PASSWORD,
+    keepalive: KEEPALIVE_S,
+    timeoutMs: TIMEOUT_MS,
+    clean: false
+  })
+  const { delivered } = ackEveryDelivery(sub)
+  await sub.subscribe(topic, 1, TIMEOUT_MS)
+  if (w.subscriber === 'offline') await sub.disconnect(TIMEOUT_MS)
+  const pub = await connect(endpoint, 'pub')
+  const publisher = windowedPublisher(pub, topic, w.window, w.payloadBytes)
+  // An offline subscriber is closed on purpose; only live connections count as disconnected.
+  const live = w.subscriber === 'offline' ? [pub] : [sub, pub]
+  return {
+    connections: live.length,
+    start: publisher.start,
+    counters: () => ({ acked: publisher.acked(), delivered: delivered(), disconnected: disconnected(live) }),
+    stop: () => { publisher.stop(); return closeWhenSettled(live, () => publisher.acked() + delivered()) }
   }
 }
 
@@ -280,6 +328,7 @@ export function prepare (endpoint: Endpoint, workload: Workload): Promise<Run> {
     case 'fan-in': return fanIn(endpoint, workload)
     case 'fan-out': return fanOut(endpoint, workload)
     case 'qos1': return qos1(endpoint, workload)
+    case 'persistent-qos1': return persistentQos1(endpoint, workload)
     case 'latency': return latency(endpoint, workload)
     case 'idle': return idle(endpoint, workload)
   }
