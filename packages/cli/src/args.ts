@@ -41,6 +41,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'host', value: 'host', description: 'Bind address for every listener (default: as in the config file, else 127.0.0.1)' },
       { name: 'port', short: 'p', value: 'port', description: 'MQTT over TCP port (default 1883; 0 picks a free port)' },
       { name: 'ws-port', value: 'port', description: 'MQTT over WebSocket port, path /mqtt (default 8083; 0 picks a free port)' },
+      { name: 'workers', value: 'n', description: 'Run n broker processes sharing the ports (node:cluster); 0 or auto: one per CPU. More than 1 needs a shared store (@embedmq/persistence-redis)' },
       HELP_FLAG
     ]
   },
@@ -61,6 +62,8 @@ export interface StartOptions {
   host?: string
   port?: number
   wsPort?: number
+  /** `--workers`: how many broker processes to fork; 'auto' (`--workers 0` or `auto`) is one per CPU. */
+  workers?: number | 'auto'
 }
 
 /** What `embedmq passwd` was asked to do. The password is never an argument: it is read from the terminal or stdin. */
@@ -118,6 +121,17 @@ export function parsePort (flag: string, raw: string, command?: CommandName): nu
   return port
 }
 
+/** Most worker processes `--workers` accepts: a typo such as 1000 should not fork a thousand brokers. */
+export const MAX_WORKERS = 256
+
+/** `--workers`: digits (0 = one per CPU) or 'auto'. */
+export function parseWorkers (raw: string): number | 'auto' {
+  if (raw === 'auto') return 'auto'
+  const n = /^\d{1,4}$/.test(raw) ? Number(raw) : NaN
+  if (!(n >= 0 && n <= MAX_WORKERS)) throw new UsageError(`--workers must be a number from 0 to ${MAX_WORKERS}, or auto (0 and auto: one per CPU), got '${raw}'`, 'start')
+  return n === 0 ? 'auto' : n
+}
+
 function parseStart (args: readonly string[]): Invocation {
   const spec = findCommand('start')
   if (!spec) throw new Error('the start command is not registered')
@@ -138,6 +152,13 @@ function parseStart (args: readonly string[]): Invocation {
   if (port !== undefined) options.port = parsePort('port', port, 'start')
   const wsPort = stringFlag(values, 'ws-port')
   if (wsPort !== undefined) options.wsPort = parsePort('ws-port', wsPort, 'start')
+  const workers = stringFlag(values, 'workers')
+  if (workers !== undefined) {
+    options.workers = parseWorkers(workers)
+    for (const [flag, value] of [['port', options.port], ['ws-port', options.wsPort]] as const) {
+      if (value === 0) throw new UsageError(`--${flag} 0 cannot be used with --workers: the workers share each listener's port, and an OS-chosen port cannot be shared; give a fixed port`, 'start')
+    }
+  }
   return { kind: 'start', options }
 }
 

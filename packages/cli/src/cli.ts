@@ -18,9 +18,7 @@ export async function runCli (argv: readonly string[], io: CliIo = processIo()):
     invocation = parseCommandLine(argv)
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
-    const help = err.command === undefined ? 'embedmq --help' : `embedmq ${err.command} --help`
-    io.stderr.write(`embedmq: ${err.message}\nRun '${help}' for usage.\n`)
-    return ExitCode.usage
+    return reportUsageError(err, io)
   }
 
   try {
@@ -37,9 +35,17 @@ export async function runCli (argv: readonly string[], io: CliIo = processIo()):
         return await runPasswd(invocation.options, io)
     }
   } catch (err) {
+    // A flag combination only the resolved config shows to be wrong (`--workers` with a `port: 0` listener).
+    if (err instanceof UsageError) return reportUsageError(err, io)
     io.stderr.write(`embedmq: ${describeFailure(err)}\n`)
     return ExitCode.error
   }
+}
+
+function reportUsageError (err: UsageError, io: CliIo): number {
+  const help = err.command === undefined ? 'embedmq --help' : `embedmq ${err.command} --help`
+  io.stderr.write(`embedmq: ${err.message}\nRun '${help}' for usage.\n`)
+  return ExitCode.usage
 }
 
 /** EmbedmqErrors carry a message written for the user: show it and its code, not a stack. Anything else is a bug: show the stack. */

@@ -14,6 +14,10 @@ const START_NOTES = [
   '  e.g. EMBEDMQ_LIMITS__MAX_PACKET_SIZE=65536, EMBEDMQ_LOG_LEVEL=debug.',
   '--port and --ws-port set the config\'s tcp and ws listener (adding one if it has none);',
   '--host sets every listener\'s bind address.',
+  '--workers n forks n broker processes (node:cluster) that share the listener ports;',
+  '  more than one needs @embedmq/persistence-redis in the config (the memory and SQLite',
+  '  stores are per process), and fixed ports (not 0). Signals go to the primary, which',
+  '  stops every worker; a worker that dies is restarted. Limits apply per worker.',
   '',
   'Exit codes: 0 stopped cleanly, 1 error (bad config, port in use…), 2 usage error,',
   '  128+n forced exit on a second signal (130 SIGINT, 143 SIGTERM).'

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { parseCommandLine, UsageError } from '../src/args.js'
+import { usesSharedPersistence } from '../src/commands/workers.js'
 
 describe('parseCommandLine', () => {
   it('parses start flags into typed options', () => {
@@ -34,5 +35,28 @@ describe('parseCommandLine', () => {
     for (const [argv, command] of cases) {
       assert.throws(() => parseCommandLine(argv), (err: unknown) => err instanceof UsageError && err.command === command, argv.join(' '))
     }
+  })
+
+  it('parses --workers: a count, or 0/auto for one per CPU; refuses --port 0 and --ws-port 0 with it', () => {
+    assert.deepEqual(parseCommandLine(['start', '--workers', '3', '--port', '1884']), { kind: 'start', options: { workers: 3, port: 1884 } })
+    assert.deepEqual(parseCommandLine(['start', '--workers', '0']), { kind: 'start', options: { workers: 'auto' } })
+    assert.deepEqual(parseCommandLine(['start', '--workers=auto']), { kind: 'start', options: { workers: 'auto' } })
+    for (const bad of ['-1', 'two', '1.5', '', '257', 'AUTO']) {
+      assert.throws(() => parseCommandLine(['start', `--workers=${bad}`]), (err: unknown) => err instanceof UsageError && /--workers must be/.test(err.message), bad)
+    }
+    for (const flag of ['--port', '--ws-port']) {
+      assert.throws(() => parseCommandLine(['start', '--workers', '2', flag, '0']),
+        (err: unknown) => err instanceof UsageError && err.message.startsWith(`${flag} 0 cannot be used with --workers`), flag)
+    }
+  })
+})
+
+describe('usesSharedPersistence', () => {
+  it('recognises the Redis plugin by module (as written or resolved) or by plugin name, and nothing else', () => {
+    assert.equal(usesSharedPersistence({ plugins: [{ module: '@embedmq/persistence-redis' }] }), true)
+    assert.equal(usesSharedPersistence({ plugins: [{ module: 'file:///srv/node_modules/@embedmq/persistence-redis/dist/src/index.js' }] }), true)
+    assert.equal(usesSharedPersistence({ plugins: [{ name: 'persistence-redis', register: () => undefined }] }), true)
+    assert.equal(usesSharedPersistence({ plugins: [] }), false)
+    assert.equal(usesSharedPersistence({ plugins: [{ module: '@embedmq/persistence-sqlite' }, { module: '@embedmq/auth-file' }] }), false)
   })
 })
