@@ -46,6 +46,20 @@ export class PendingPubacks {
   }
 }
 
+/**
+ * Writes a held PUBACK. It runs from aedes' `published` hook, outside the
+ * try/catch aedes puts around its own writes, so a packet mqtt-packet cannot
+ * encode (the fuzzer found one) must end that connection, not the process.
+ */
+function writeHeld (original: Write, packet: Parameters<Write>[0], stream: Duplex, opts: unknown): void {
+  if (stream.destroyed) return
+  try {
+    original(packet, stream, opts)
+  } catch (err) {
+    stream.destroy(new Error(`cannot acknowledge packet ${String(packet.messageId)}: ${(err as Error).message}`))
+  }
+}
+
 let installed = false
 
 function installWriteHook (): void {
@@ -58,7 +72,7 @@ function installWriteHook (): void {
   mqttPacket.writeToStream = function writeToStream (packet, stream, opts) {
     if (packet.cmd === 'puback') {
       const holder = (stream as Duplex & { [HOLDER]?: PendingPubacks })[HOLDER]
-      if (holder?.hold(packet.messageId, () => { if (!stream.destroyed) original(packet, stream, opts) })) return true
+      if (holder?.hold(packet.messageId, () => writeHeld(original, packet, stream, opts))) return true
     }
     return original(packet, stream, opts)
   }

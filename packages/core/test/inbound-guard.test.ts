@@ -57,6 +57,13 @@ describe('InboundGuard', () => {
     }
   })
 
+  it('refuses a QoS 1 PUBLISH without a packet identifier, and QoS 3', () => {
+    // Found by the fuzzer: 0x3a = PUBLISH, DUP, QoS 1; the body holds only the topic.
+    const noId = Buffer.from('3a11000f656d6f6a692ff09f98802ff09d849e', 'hex')
+    for (const verdict of everySplit(noId)) assert.match(verdict ?? 'accepted', /QoS 1\/2 without a packet identifier/)
+    assert.match(guard().inspect(Buffer.from([0x36, 0x05, 0x00, 0x01, 0x61, 0x00, 0x01])) ?? '', /QoS 3/)
+  })
+
   it('refuses a topic length that runs past the packet', () => {
     assert.match(guard().inspect(Buffer.from([0x30, 0x04, 0x00, 0x10, 0x61, 0x62])) ?? '', /runs past the end/)
   })

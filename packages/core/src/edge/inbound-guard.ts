@@ -133,6 +133,7 @@ export class InboundGuard {
     this.#capture = undefined
     this.#need = 0
     if (type === PUBLISH) {
+      if (((this.#header >> 1) & 0x03) === 3) return 'PUBLISH with QoS 3' // MQTT-3.3.1-4
       // In throttle mode the packet was already counted by #overBudget (unless its header came in an earlier read).
       const counted = this.rules.onRateExceeded === 'throttle' && this.#headerAt >= 0
       if (this.rules.messageRate && !counted && !this.rules.messageRate.take(1) && this.rules.onRateExceeded === 'disconnect') {
@@ -196,7 +197,11 @@ export class InboundGuard {
 
   #check (body: Buffer): string | undefined {
     const type = this.#header >> 4
-    if (type === PUBLISH) return topicNameBytesProblem(body.subarray(2), this.rules.maxTopicLevels)
+    if (type === PUBLISH) {
+      // QoS 1/2 need a packet identifier after the topic; without one aedes would acknowledge "undefined".
+      if (((this.#header >> 1) & 0x03) > 0 && body.length + 2 > this.#length) return 'PUBLISH at QoS 1/2 without a packet identifier'
+      return topicNameBytesProblem(body.subarray(2), this.rules.maxTopicLevels)
+    }
     if (type === SUBSCRIBE || type === UNSUBSCRIBE) return this.#checkFilters(type, body)
     if (type === CONNECT) return checkConnect(body, this.rules.maxTopicLevels)
     return undefined
