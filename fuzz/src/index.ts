@@ -1,2 +1,0 @@
-// Placeholder: this workspace is being built; see the issue it belongs to.
-export {}
