@@ -10,3 +10,4 @@ export { collect, connackCode, connect, eventually, subackCodes, type Received }
 export { capturePlugin, type Captured } from './contracts/capture.js'
 export { describeAuthenticatorContract, type AuthenticatorContract, type Credentials } from './contracts/authenticator.js'
 export { describeAuthorizerContract, type AuthorizerContract, type TestIdentity } from './contracts/authorizer.js'
+export { tempDirs, type TempDirs } from './temp-dirs.js'

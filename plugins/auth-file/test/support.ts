@@ -1,28 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { tempDirs as makeTempDirs, type TempDirs } from '@embedmq/testing'
+import { writeFile } from 'node:fs/promises'
 import type mqtt from 'mqtt'
 import { hashPassword } from '../src/index.js'
 
-/** Temporary directories for one test file: `make()` them, `remove()` them all in its after hook. */
-export interface TempDirs {
-  make (): Promise<string>
-  remove (): Promise<void>
-}
-
-export function tempDirs (): TempDirs {
-  const dirs: string[] = []
-  return {
-    async make () {
-      const dir = await mkdtemp(join(tmpdir(), 'embedmq-auth-file-'))
-      dirs.push(dir)
-      return dir
-    },
-    async remove () {
-      await Promise.all(dirs.splice(0).map(d => rm(d, { recursive: true, force: true })))
-    }
-  }
-}
+/** Temporary directories for one test file (see @embedmq/testing). */
+export const tempDirs = (): TempDirs => makeTempDirs('embedmq-auth-file-')
 
 const hashes = new Map<string, string>()
 

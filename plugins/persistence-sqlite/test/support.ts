@@ -1,28 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { tempDirs as makeTempDirs, type TempDirs } from '@embedmq/testing'
 import mqtt from 'mqtt'
 import type { Received } from '@embedmq/testing'
 
-/** Temporary directories for one test file: `make()` them, `remove()` them all in its after hook. */
-export interface TempDirs {
-  make (): Promise<string>
-  remove (): Promise<void>
-}
-
-export function tempDirs (): TempDirs {
-  const dirs: string[] = []
-  return {
-    async make () {
-      const dir = await mkdtemp(join(tmpdir(), 'embedmq-sqlite-'))
-      dirs.push(dir)
-      return dir
-    },
-    async remove () {
-      await Promise.all(dirs.splice(0).map(d => rm(d, { recursive: true, force: true })))
-    }
-  }
-}
+/** Temporary directories for one test file (see @embedmq/testing). */
+export const tempDirs = (): TempDirs => makeTempDirs('embedmq-sqlite-')
 
 /** A client that records every message from the first byte on: queued messages arrive right after CONNACK. */
 export interface RecordingClient {
