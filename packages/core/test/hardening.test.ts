@@ -112,6 +112,7 @@ describe('hardening', function () {
         ['an empty topic', rawPublish(Buffer.alloc(0))],
         ['a subscription filter with # in the middle', mqttPacket.generate({ cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: 'a/#/b', qos: 0 }] })],
         ['a remaining length of five bytes', Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])],
+        ['a PUBREL without a packet identifier (found by the fuzzer)', Buffer.from([0x62, 0x00])],
         ['a QoS 1 PUBLISH without a packet identifier (found by the fuzzer)', Buffer.from('3a11000f656d6f6a692ff09f98802ff09d849e', 'hex')]
       ]
       for (const [what, bytes] of malformed) {

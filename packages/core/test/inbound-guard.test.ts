@@ -64,6 +64,12 @@ describe('InboundGuard', () => {
     assert.match(guard().inspect(Buffer.from([0x36, 0x05, 0x00, 0x01, 0x61, 0x00, 0x01])) ?? '', /QoS 3/)
   })
 
+  it('refuses PUBACK, PUBREC, PUBREL and PUBCOMP whose remaining length is not 2 (found by the fuzzer)', () => {
+    assert.match(guard().inspect(Buffer.from([0x62, 0x00])) ?? '', /PUBREL with a remaining length of 0 \(must be 2\)/)
+    assert.match(guard().inspect(Buffer.from([0x40, 0x01, 0x00])) ?? '', /PUBACK with a remaining length of 1/)
+    assert.equal(guard().inspect(Buffer.from([0x40, 0x02, 0x00, 0x07, 0x70, 0x02, 0x00, 0x07])), undefined)
+  })
+
   it('refuses a topic length that runs past the packet', () => {
     assert.match(guard().inspect(Buffer.from([0x30, 0x04, 0x00, 0x10, 0x61, 0x62])) ?? '', /runs past the end/)
   })

@@ -4,6 +4,9 @@ import type { TokenBucket } from './token-bucket.js'
 /** MQTT control packet types (the high nibble of the fixed header). */
 const CONNECT = 1
 const PUBLISH = 3
+const PUBACK = 4
+const PUBCOMP = 7
+const ACK_NAMES = ['PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP']
 const SUBSCRIBE = 8
 const UNSUBSCRIBE = 10
 
@@ -132,6 +135,10 @@ export class InboundGuard {
     this.#seen = 0
     this.#capture = undefined
     this.#need = 0
+    if (type >= PUBACK && type <= PUBCOMP && this.#length !== 2) {
+      // These carry exactly a packet identifier (MQTT-3.4.2 … 3.7.2); the parser would otherwise read it from the next packet.
+      return `${ACK_NAMES[type - PUBACK]} with a remaining length of ${this.#length} (must be 2)`
+    }
     if (type === PUBLISH) {
       if (((this.#header >> 1) & 0x03) === 3) return 'PUBLISH with QoS 3' // MQTT-3.3.1-4
       // In throttle mode the packet was already counted by #overBudget (unless its header came in an earlier read).
