@@ -15,6 +15,7 @@ import type { Transport } from './transport.js'
 
 const USAGE = `usage: npm run fuzz -- [--seed N] [--packets N] [--minutes M] [--transports tcp,ws]
                        [--concurrency N] [--batch N] [--from-batch N] [--max-crashes N] [--broker JSON]
+                       [--recycle N]
                        [--no-isolate] [--no-replay] [--no-save]`
 
 interface Args {
@@ -25,6 +26,7 @@ interface Args {
   concurrency: number
   batch: number
   fromBatch: number
+  recycle: number
   maxCrashes: number
   /** Broker options merged over the child's defaults, e.g. '{"limits":{"maxPacketSize":1024}}'. */
   broker: Record<string, unknown>
@@ -43,6 +45,7 @@ function parse (): Args {
       concurrency: { type: 'string', default: '16' },
       batch: { type: 'string', default: '48' },
       'from-batch': { type: 'string', default: '0' },
+      recycle: { type: 'string', default: '1000' },
       'max-crashes': { type: 'string', default: '10' },
       broker: { type: 'string', default: '{}' },
       'no-isolate': { type: 'boolean', default: false },
@@ -79,6 +82,7 @@ function parse (): Args {
     concurrency: int('concurrency', values.concurrency, 1),
     batch: int('batch', values.batch, 1),
     fromBatch: int('from-batch', values['from-batch'], 0),
+    recycle: int('recycle', values.recycle, 0),
     maxCrashes: int('max-crashes', values['max-crashes'], 1),
     broker: broker as Record<string, unknown>,
     isolate: !values['no-isolate'],
@@ -113,6 +117,7 @@ function summary (stats: RunStats, regressionFailures: number): string {
     `stalled sessions  ${fmt(stats.stalled)}`,
     `malformed replies ${fmt(stats.malformedReplies)}`,
     `health probes     ${fmt(stats.probes)} (${stats.slowProbes} needed a retry)`,
+    `fresh brokers     ${stats.recycles} (--recycle)`,
     `regressions       ${regressionFailures} still failing`,
     `crashes           ${stats.crashes.length}`,
     ...stats.crashes.map(c => `  batch ${c.batch}: ${c.reason}${c.savedTo ? ` -> ${c.savedTo}` : ''}${c.isolated ? ' (isolated to one session)' : ''}`)
@@ -154,6 +159,7 @@ async function main (): Promise<number> {
     transports: args.transports,
     batchSize: args.batch,
     firstBatch: args.fromBatch,
+    recycleEvery: args.recycle,
     concurrency: args.concurrency,
     ...(args.save ? { corpusDir: REGRESSIONS_DIR } : {}),
     isolate: args.isolate,

@@ -35,6 +35,12 @@ export interface RunOptions {
   maxCrashes: number
   /** A running broker to fuzz (the caller keeps it and stops it); one is started when left out. */
   target?: Target
+  /**
+   * Replace the broker with a fresh one every this many batches (0: never; never for a caller's broker).
+   * Mutated CONNECTs leave persistent sessions under random client ids that nobody resumes, and their
+   * offline queues grow without limit (README, finding 3); this keeps long runs about packet handling.
+   */
+  recycleEvery?: number
   targetOptions?: TargetOptions
   session?: SessionOptions
   /** Health probe deadline; a failed probe is retried once with twice this before it counts as a crash. */
@@ -61,6 +67,8 @@ export interface RunStats {
   probes: number
   /** Probes that failed once and were retried (passing on retry: a busy broker, not a crash). */
   slowProbes: number
+  /** Times the broker was replaced by a fresh one (RunOptions.recycleEvery). */
+  recycles: number
   crashes: Crash[]
   elapsedMs: number
 }
@@ -95,6 +103,7 @@ function emptyStats (seed: number): RunStats {
     malformedReplies: 0,
     probes: 0,
     slowProbes: 0,
+    recycles: 0,
     crashes: [],
     elapsedMs: 0
   }
@@ -125,6 +134,7 @@ export async function fuzz (options: RunOptions): Promise<RunStats> {
   let target = options.target ?? await Target.start(options.targetOptions)
   const owned = new Set<Target>(options.target ? [] : [target])
   const session = options.session ?? DEFAULT_SESSION_OPTIONS
+  const recycleEvery = options.target === undefined ? options.recycleEvery ?? 0 : 0
 
   try {
     for (let batch = options.firstBatch ?? 0; stats.packets < options.packets && Date.now() < deadline && stats.crashes.length < options.maxCrashes; batch++) {
@@ -143,11 +153,19 @@ export async function fuzz (options: RunOptions): Promise<RunStats> {
       if (problem !== undefined) {
         stats.crashes.push(await triageCrash(batch, plans, problem, target, { ...options, log }))
         // A stuck broker ignores SIGTERM: a short grace, then SIGKILL. A caller's broker is the caller's to stop.
-        if (options.target !== target) await target.stop(500)
+        if (owned.delete(target)) await target.stop(500)
         if (stats.crashes.length < options.maxCrashes) {
           target = await Target.start(options.targetOptions)
           owned.add(target)
         }
+      } else if (recycleEvery > 0 && stats.batches % recycleEvery === 0) {
+        const rss = target.rssBytes()
+        owned.delete(target)
+        await target.stop()
+        target = await Target.start(options.targetOptions)
+        owned.add(target)
+        stats.recycles++
+        log(`fresh broker after ${stats.batches} batches${rss === undefined ? '' : ` (the last one had ${Math.round(rss / 1048576)} MB resident)`}`)
       }
       stats.elapsedMs = Date.now() - started
       options.onBatch?.(stats, target)

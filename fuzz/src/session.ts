@@ -19,6 +19,8 @@ export interface SessionOptions {
   quietMs: number
   /** …or after this long at most. */
   settleMs: number
+  /** After a FIN (or WS close frame), how long to wait for the broker to close before dropping the socket. */
+  closeWaitMs: number
   /** How long the gate waits for the broker's first reply (CONNACK). */
   gateMs: number
   /** Upper bound for the whole session; past it the socket is destroyed and the session counts as stalled. */
@@ -36,7 +38,7 @@ const PACED_CHUNKS = 200
 const PAUSE_MS = 3
 
 export const DEFAULT_SESSION_OPTIONS: SessionOptions = {
-  connectTimeoutMs: 3000, lingerMs: 150, quietMs: 30, settleMs: 600, gateMs: 300, sessionTimeoutMs: 15_000, paceMs: 0
+  connectTimeoutMs: 3000, lingerMs: 150, quietMs: 30, settleMs: 600, closeWaitMs: 300, gateMs: 300, sessionTimeoutMs: 15_000, paceMs: 0
 }
 
 export interface SessionResult {
@@ -103,7 +105,7 @@ export async function runSession (plan: SessionPlan, endpoint: Endpoint, options
 
   const write = async (): Promise<void> => {
     let at = 0
-    let gated = plan.gateAt === 0
+    let gated = plan.gateAt === 0 || !plan.reads // a session that does not read cannot see the CONNACK
     let written = 0
     const pauses = new Set(plan.pauses)
     for (const [index, size] of plan.chunks.entries()) {
@@ -135,9 +137,10 @@ export async function runSession (plan: SessionPlan, endpoint: Endpoint, options
       }
     }
     ending = true
-    if ((plan.end === 'end' || plan.end === 'settle') && !conn.isClosed()) {
+    // A FIN is only answered by a close we can see if we read; a session that does not read just drops the socket.
+    if ((plan.end === 'end' || plan.end === 'settle') && plan.reads && !conn.isClosed()) {
       conn.end()
-      await within(conn.closed, Math.min(1000, remaining()))
+      await within(conn.closed, Math.min(options.closeWaitMs, remaining()))
     }
     conn.destroy()
     await within(conn.closed, 1000)

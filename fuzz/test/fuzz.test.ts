@@ -15,9 +15,9 @@ import { replayCase } from '../src/triage.js'
 import { killAllTargets, Target } from '../src/target.js'
 
 const FIXED_SEED = 0x5eed
-const FIXED_PACKETS = 30_000
+const FIXED_PACKETS = 40_000
 const DAY_SEED = dateSeed()
-const DAY_PACKETS = 10_000
+const DAY_PACKETS = 12_000
 
 function describeRun (stats: RunStats): string {
   return `${stats.packets} packets (${stats.mutated} mutated; tcp ${stats.byTransport.tcp.packets}, ws ${stats.byTransport.ws.packets}) ` +
