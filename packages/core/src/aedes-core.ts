@@ -5,13 +5,16 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Readable, type Duplex } from 'node:stream'
+import memoryPersistence from 'aedes-persistence'
 import { Aedes, type AedesPublishPacket, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes'
 import type { Limits } from './config/schema.js'
 import type { CoreHooks, PublishVerdict } from './core-hooks.js'
 import { deferPubacks } from './durable-acks.js'
 import { neverWaitForDrain, OutboundGate, SlowConsumerError, type InboundGuard } from './edge/index.js'
 import type { ConnectionMeta } from './listeners/types.js'
+import type { Logger } from './logger.js'
 import type { MaybePromise } from './plugins/extensions.js'
+import { capQueuedMessages } from './queue-cap.js'
 import { Session } from './session.js'
 import { topicMatches } from './topic.js'
 import type { ClientInfo, ConnectInput, Message, QoS, SubscribeRequest } from './types.js'
@@ -106,6 +109,7 @@ export interface AedesCoreOptions {
   /** An mqemitter-compatible bus; in-process when left out. */
   emitter?: object
   hooks: CoreHooks
+  logger: Logger
 }
 
 interface AedesPersistenceLike {
@@ -130,9 +134,16 @@ export class AedesCore {
   }
 
   static async create (options: AedesCoreOptions): Promise<AedesCore> {
+    let persistence = options.persistence
+    if (persistence === undefined) {
+      // A CommonJS module.exports function, which TypeScript types as the module namespace.
+      const memory = (memoryPersistence as unknown as () => object)()
+      if (options.limits.maxQueuedPerSession > 0) capQueuedMessages(memory as never, options.limits.maxQueuedPerSession, options.logger)
+      persistence = memory
+    }
     const aedes = await Aedes.createBroker({
       ...(options.id === undefined ? {} : { id: options.id }),
-      ...(options.persistence === undefined ? {} : { persistence: options.persistence }),
+      persistence,
       ...(options.emitter === undefined ? {} : { mq: options.emitter }),
       // No emitter queue: embedmq's connection writes never wait (see edge/outbound-limiter.ts), and
       // mqemitter's bounded queue was both slow (Array.shift on thousands of entries) and, released
@@ -223,6 +234,7 @@ export class AedesCore {
           ...(session.meta.remoteAddress === undefined ? {} : { remoteAddress: session.meta.remoteAddress }),
           connectedAt: session.connectedAt,
           clean: client.clean,
+          bridgeMode: session.bridgeMode,
           subscriptions: Object.entries(subs).map(([filter, s]) => ({ filter, qos: s.qos as QoS })),
           droppedMessages: session.outbound.dropped
         }
@@ -306,7 +318,8 @@ export class AedesCore {
 
     aedes.preConnect = (client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) => {
       const session = this.#session(client)
-      const p = packet as ConnectPacket & { protocolVersion: number, keepalive: number, clean: boolean }
+      const p = packet as ConnectPacket & { protocolVersion: number, keepalive: number, clean: boolean, bridgeMode?: boolean }
+      session.bridgeMode = p.bridgeMode === true
       if (p.clientId === '') {
         // MQTT-3.1.3-8: a zero-byte client id needs CleanSession=1.
         if (!p.clean) session.refusal = 2
@@ -322,6 +335,7 @@ export class AedesCore {
         clientId: p.clientId,
         connectionId: session.connectionId,
         protocolVersion: p.protocolVersion,
+        bridgeMode: session.bridgeMode,
         clean: p.clean,
         keepalive: p.keepalive,
         transport: session.meta.transport,
@@ -420,6 +434,8 @@ export class AedesCore {
     aedes.authorizeForward = (client, packet) => {
       if (packet.topic === SINK_TOPIC) return null
       const session = this.#session(client)
+      // A bridge never gets its own messages back (Mosquitto's try_private): no loop through a remote.
+      if (session.bridgeMode && (packet as { clientId?: string }).clientId === client.id) return null
       const conn = client.conn
       switch (session.outbound.admit(conn, packet.qos)) {
         case 'drop':

@@ -1,3 +1,5 @@
+import type { Duplex } from 'node:stream'
+import type { BridgeStatus } from './bridges.js'
 import type { ListenerAddress } from './listeners/types.js'
 import type { ClientContext, ClientInfo, Message, QoS, SubscribeRequest } from './types.js'
 
@@ -25,6 +27,8 @@ export interface BrokerEvents {
   /** A CONNECT was refused, with its CONNACK code and the reason logged. */
   connectionRefused: [info: { clientId: string, username?: string, transport: string, remoteAddress?: string, returnCode: number, reason: string }]
   stateChanged: [state: BrokerState]
+  /** A bridge (from a bridge plugin) connected, disconnected, was added or removed. */
+  bridgeState: [status: BridgeStatus]
 }
 
 export interface HealthReport {
@@ -62,6 +66,24 @@ export interface BrokerApi {
   /** Where the broker's own listeners are bound (host-server WebSocket mounts are the host's). */
   addresses (): ListenerAddress[]
   health (): HealthReport
+  /**
+   * Opens an MQTT connection inside the process: speak MQTT over the returned
+   * stream (e.g. `new mqtt.MqttClient(() => broker.connectInProcess(), options)`).
+   * Trusted like `publish`: no authenticator or authorizer is asked; the
+   * slow-consumer bounds apply. Its clients show transport 'internal'.
+   * Available from plugins' start() on.
+   */
+  connectInProcess (): Duplex
+  /**
+   * Adds a bridge to another broker, with the bridge plugin's options (see
+   * @embedmq/bridge-mqtt). Rejects with EMBEDMQ_NO_BRIDGE_PLUGIN when no
+   * plugin provides bridges.
+   */
+  bridge (spec: unknown): Promise<BridgeStatus>
+  /** Stops and removes a bridge; false when there is none by that name. */
+  unbridge (name: string): Promise<boolean>
+  /** The bridges and their state. */
+  bridges (): BridgeStatus[]
   on<E extends keyof BrokerEvents> (event: E, listener: (...args: BrokerEvents[E]) => void): this
   off<E extends keyof BrokerEvents> (event: E, listener: (...args: BrokerEvents[E]) => void): this
   once<E extends keyof BrokerEvents> (event: E, listener: (...args: BrokerEvents[E]) => void): this

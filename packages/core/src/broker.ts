@@ -14,7 +14,9 @@ import { parseConfig } from './config/load.js'
 import { loadPluginSpec } from './config/plugins.js'
 import type { BrokerConfig, BrokerConfigInput } from './config/schema.js'
 import { EmbedmqError, toError } from './errors.js'
+import type { BridgeProvider, BridgeStatus } from './bridges.js'
 import { createListener } from './listeners/index.js'
+import { duplexPair } from './listeners/in-process.js'
 import type { ConnectionMeta, ConnectionSink, Listener, ListenerAddress } from './listeners/types.js'
 import { WebSocketGateway } from './listeners/websocket.js'
 import { createLogger, type Logger } from './logger.js'
@@ -130,12 +132,14 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Con
       await this.#host.register()
       const ext = this.#host.extensions
       this.#persistenceProvider = ext.persistence?.provider
+      ext.bridges?.provider.onStateChange((status) => this.emit('bridgeState', status))
       const { persistence, emitter } = await this.#openPersistence()
       this.#core = await AedesCore.create({
         id: this.id,
         limits: this.config.limits,
         heartbeatIntervalMs: this.config.heartbeatIntervalMs,
         hooks: this.#policy,
+        logger: this.logger,
         ...(persistence === undefined ? {} : { persistence }),
         ...(emitter === undefined ? {} : { emitter })
       })
@@ -256,6 +260,38 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Con
     stream.once('close', () => this.#open.delete(stream))
     const rawBytes = meta.transport === 'tcp' || meta.transport === 'tls'
     this.#core.handle(stream, meta, rawBytes ? this.createInboundGuard() : undefined)
+  }
+
+  connectInProcess (): Duplex {
+    // Allowed while starting too, so plugins can connect from their start().
+    const core = this.#state === 'starting' && this.#core ? this.#core : this.#running('connect in process')
+    const [clientEnd, brokerEnd] = duplexPair()
+    this.#open.add(brokerEnd)
+    brokerEnd.once('close', () => this.#open.delete(brokerEnd))
+    // No inbound guard: the bytes come from trusted code in this process, not the network.
+    core.handle(brokerEnd, { transport: 'internal', listener: 'in-process' })
+    return clientEnd
+  }
+
+  #bridgeProvider (what: string): BridgeProvider {
+    const bridges = this.#host.extensions.bridges
+    if (!bridges) {
+      throw new EmbedmqError('EMBEDMQ_NO_BRIDGE_PLUGIN', `cannot ${what}: no plugin provides bridges; add the @embedmq/bridge-mqtt plugin to the broker`)
+    }
+    return bridges.provider
+  }
+
+  async bridge (spec: unknown): Promise<BridgeStatus> {
+    this.#running('add a bridge')
+    return this.#bridgeProvider('add a bridge').add(spec)
+  }
+
+  async unbridge (name: string): Promise<boolean> {
+    return this.#host.extensions.bridges?.provider.remove(name) ?? false
+  }
+
+  bridges (): BridgeStatus[] {
+    return this.#host.extensions.bridges?.provider.list() ?? []
   }
 
   /** A fresh inbound edge guard under this broker's limits (ConnectionSink). */

@@ -17,6 +17,8 @@ export type EmbedmqErrorCode =
   | 'EMBEDMQ_INVALID_TOPIC'
   | 'EMBEDMQ_PUBLISH_FAILED'
   | 'EMBEDMQ_PERSISTENCE_UNAVAILABLE'
+  | 'EMBEDMQ_NO_BRIDGE_PLUGIN'
+  | 'EMBEDMQ_BRIDGE_INVALID'
 
 export class EmbedmqError extends Error {
   readonly code: EmbedmqErrorCode

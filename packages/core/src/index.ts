@@ -7,6 +7,7 @@
 export { Broker, createBroker, type BrokerOptions, type WebSocketMountOptions } from './broker.js'
 export type { BrokerApi, BrokerEvents, BrokerState, HealthReport, MessageHandler, PublishOptions, Unsubscribe } from './broker-api.js'
 export * from './types.js'
+export type { BridgeConnectionState, BridgeProvider, BridgeStatus } from './bridges.js'
 export { EmbedmqError, isEmbedmqError, type EmbedmqErrorCode } from './errors.js'
 export { createLogger, MemoryLogger, silentLogger, type LogEntry, type Logger, type LogLevel } from './logger.js'
 export { Tokens, systemClock, type Clock } from './tokens.js'

@@ -45,6 +45,11 @@ export class Policy implements CoreHooks {
 
   connect (session: Session, input: ConnectInput): MaybePromise<number> {
     if (!this.acceptingConnections) return this.#refuse(session, input, 3, 'broker is stopping', undefined)
+    if (session.meta.transport === 'internal') {
+      // Opened by host code with broker.connectInProcess(): trusted, like broker.publish().
+      session.authenticated(input.clientId, { ...(input.username === undefined ? {} : { username: input.username }), roles: [], claims: {}, authenticatedBy: 'internal' })
+      return 0
+    }
     const certificateUsername = session.meta.certificateUsername
     if (certificateUsername !== undefined) {
       // The listener verified the client certificate: it is the login (Mosquitto's use_identity_as_username).
@@ -93,6 +98,7 @@ export class Policy implements CoreHooks {
 
   /** Looks up or computes an authorization decision, caching it per client. */
   #authorize (session: Session, action: AuthorizationAction, topic: string, ask: () => MaybePromise<Decided<AuthorizationResult | Deny>>): MaybePromise<boolean> {
+    if (session.meta.transport === 'internal') return true
     const cache = this.config.authorization.cache
     if (cache) {
       const hit = session.authorizations.get(action, topic)
@@ -145,6 +151,7 @@ export class Policy implements CoreHooks {
   }
 
   canRead (session: Session, topic: string): boolean {
+    if (session.meta.transport === 'internal') return true
     this.#hasReaders ??= this.extensions.authorizers.links.some(l => l.handler.authorizeRead !== undefined)
     if (!this.#hasReaders) return true
     const cache = this.config.authorization.cache

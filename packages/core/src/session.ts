@@ -17,6 +17,8 @@ export class Session {
   clientId = ''
   identity: Identity = ANONYMOUS
   connectedAt = new Date()
+  /** Connected with the bridge bit in its protocol level (see ConnectInput.bridgeMode). */
+  bridgeMode = false
   /** Set by the CONNECT check when the client must be refused with this CONNACK code. */
   refusal: number | undefined
   /** Cached authorization decisions. Emptied on invalidate; dropped with the session. */

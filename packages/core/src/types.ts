@@ -1,8 +1,14 @@
 import type { IncomingMessage } from 'node:http'
 import type { PeerCertificate } from 'node:tls'
 
-/** How a client reached the broker. */
-export type Transport = 'tcp' | 'tls' | 'ws' | 'wss'
+/**
+ * How a client reached the broker. 'internal' is an in-process connection
+ * opened with `broker.connectInProcess()` (trusted host code, e.g. a bridge).
+ */
+export type Transport = 'tcp' | 'tls' | 'ws' | 'wss' | 'internal'
+
+/** The transports a network listener serves. */
+export type ListenerTransport = Exclude<Transport, 'internal'>
 
 /** MQTT quality of service. */
 export type QoS = 0 | 1 | 2
@@ -28,6 +34,12 @@ export interface ConnectInput {
   password?: Buffer
   /** MQTT protocol level: 3 (MQTT 3.1) or 4 (3.1.1). */
   protocolVersion: number
+  /**
+   * The client connected in bridge mode (protocol level with the 0x80 bit, as
+   * Mosquitto's bridges send with try_private): the broker does not send a
+   * bridge's own messages back to it.
+   */
+  bridgeMode?: boolean
   clean: boolean
   keepalive: number
   transport: Transport
@@ -88,6 +100,8 @@ export interface ClientInfo {
   remoteAddress?: string
   connectedAt: Date
   clean: boolean
+  /** Connected in bridge mode (see ConnectInput.bridgeMode). */
+  bridgeMode?: boolean
   subscriptions: SubscribeRequest[]
   /** QoS 0 messages dropped because the client was not reading fast enough. */
   droppedMessages: number

@@ -127,7 +127,13 @@ export const limitsSchema = z.strictObject({
     onExceeded: z.enum(['throttle', 'disconnect']).default('throttle')
   }).prefault({}),
   /** New connections a second from one remote address; 0 turns it off. */
-  connectionsPerSecondPerAddress: z.number().min(0).default(0)
+  connectionsPerSecondPerAddress: z.number().min(0).default(0),
+  /**
+   * QoS 1/2 messages one persistent session may have queued in the built-in
+   * memory store (offline queue plus unacknowledged); newer ones are dropped
+   * and logged. 0 = no cap. Persistence plugins have their own caps.
+   */
+  maxQueuedPerSession: z.number().int().min(0).default(10_000)
 }).prefault({})
 
 /** A plugin given in code (see Plugin); checked for shape here, fully at start. */

@@ -1,6 +1,6 @@
 import type { Server as NetServer, AddressInfo } from 'node:net'
 import { EmbedmqError } from '../errors.js'
-import type { Transport } from '../types.js'
+import type { ListenerTransport as Transport } from '../types.js'
 import type { ListenerAddress } from './types.js'
 
 const SCHEMES: Record<Transport, string> = { tcp: 'mqtt', tls: 'mqtts', ws: 'ws', wss: 'wss' }

@@ -1,6 +1,6 @@
 import net from 'node:net'
 import tls from 'node:tls'
-import type { Transport } from '../types.js'
+import type { ListenerTransport as Transport } from '../types.js'
 import { bind, unbind } from './bind.js'
 import { certificateName, tlsServerOptions, type TlsSettings } from './tls-options.js'
 import type { ConnectionSink, Listener, ListenerAddress } from './types.js'

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { PeerCertificate } from 'node:tls'
 import type { InboundGuard } from '../edge/inbound-guard.js'
-import type { Transport } from '../types.js'
+import type { ListenerTransport, Transport } from '../types.js'
 
 /** What a listener knows about a new connection, handed to the broker with the stream. */
 export interface ConnectionMeta {
@@ -29,7 +29,7 @@ export interface ConnectionSink {
 /** A bound listener's address, for logs, tests and `broker.addresses()`. */
 export interface ListenerAddress {
   name: string
-  transport: Transport
+  transport: ListenerTransport
   /** A host a local client can connect to (loopback when the listener binds all interfaces). */
   host: string
   /** The address actually bound: '0.0.0.0' or '::' means every interface. */
@@ -41,7 +41,7 @@ export interface ListenerAddress {
 
 export interface Listener {
   readonly name: string
-  readonly transport: Transport
+  readonly transport: ListenerTransport
   start (): Promise<ListenerAddress>
   /** Stops accepting; existing connections are closed by the broker. */
   stop (): Promise<void>

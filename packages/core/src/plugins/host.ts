@@ -4,6 +4,7 @@ import type { DependencyContainer } from 'tsyringe'
 import { EmbedmqError, toError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { BrokerApi } from '../broker-api.js'
+import type { BridgeProvider } from '../bridges.js'
 import { Tokens } from '../tokens.js'
 import { Chain } from './chain.js'
 import type { Authenticator, Authorizer, ConnectionListener, PublishInterceptor } from './extensions.js'
@@ -17,6 +18,7 @@ export class Extensions {
   readonly interceptors: Chain<PublishInterceptor>
   readonly connectionListeners: Array<{ plugin: string, listener: ConnectionListener }> = []
   persistence: { plugin: string, provider: PersistenceProvider } | undefined
+  bridges: { plugin: string, provider: BridgeProvider } | undefined
 
   constructor (timeoutMs: number) {
     this.authenticators = new Chain(timeoutMs)
@@ -156,6 +158,13 @@ export class PluginHost {
             `plugins "${ext.persistence.plugin}" and "${name}" both provide persistence; a broker has one store`, { plugin: name })
         }
         ext.persistence = { plugin: name, provider: resolve(p) }
+      },
+      provideBridges: (p) => {
+        if (ext.bridges) {
+          throw new EmbedmqError('EMBEDMQ_PLUGIN_INVALID_OPTIONS',
+            `plugins "${ext.bridges.plugin}" and "${name}" both provide bridges; a broker has one bridge provider`, { plugin: name })
+        }
+        ext.bridges = { plugin: name, provider: resolve(p) }
       }
     }
   }

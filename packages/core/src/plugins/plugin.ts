@@ -1,6 +1,7 @@
 import type { DependencyContainer, InjectionToken } from 'tsyringe'
 import type { Logger } from '../logger.js'
 import type { BrokerApi } from '../broker-api.js'
+import type { BridgeProvider } from '../bridges.js'
 import type {
   Authenticator, Authorizer, ConnectionListener, LinkOptions, MaybePromise, PublishInterceptor
 } from './extensions.js'
@@ -52,6 +53,8 @@ export interface PluginContext<O = unknown> {
   addPublishInterceptor (interceptor: Provided<PublishInterceptor>, options?: LinkOptions): void
   addConnectionListener (listener: Provided<ConnectionListener>): void
   providePersistence (provider: Provided<PersistenceProvider>): void
+  /** Provides the machinery behind broker.bridge()/unbridge()/bridges(); one provider per broker. */
+  provideBridges (provider: Provided<BridgeProvider>): void
 }
 
 /**

@@ -3,7 +3,7 @@ import { resolve as resolvePath } from 'node:path'
 import { container as rootContainer } from 'tsyringe'
 import {
   resolveProvided, silentLogger, Tokens, type Authenticator, type Authorizer, type BrokerApi, type ConnectionListener, type Plugin,
-  type PluginContext, type PublishInterceptor, type PersistenceProvider, type Provided
+  type BridgeProvider, type PluginContext, type PublishInterceptor, type PersistenceProvider, type Provided
 } from '@embedmq/core'
 
 /** What a plugin's register() contributed, captured without a broker, for calling extensions directly. */
@@ -13,6 +13,7 @@ export interface Captured {
   interceptors: PublishInterceptor[]
   connectionListeners: ConnectionListener[]
   persistence: PersistenceProvider[]
+  bridges: BridgeProvider[]
 }
 
 /**
@@ -21,7 +22,7 @@ export interface Captured {
  * stand-in that throws on use: unit-level calls should not need one.
  */
 export async function capturePlugin (plugin: Plugin, broker?: BrokerApi): Promise<Captured> {
-  const captured: Captured = { authenticators: [], authorizers: [], interceptors: [], connectionListeners: [], persistence: [] }
+  const captured: Captured = { authenticators: [], authorizers: [], interceptors: [], connectionListeners: [], persistence: [], bridges: [] }
   const container = rootContainer.createChildContainer()
   const parsed = plugin.optionsSchema ? plugin.optionsSchema.safeParse(plugin.options ?? {}) : { success: true as const, data: plugin.options }
   if (!parsed.success) throw new Error(`plugin "${plugin.name}" has invalid options: ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
@@ -41,7 +42,8 @@ export async function capturePlugin (plugin: Plugin, broker?: BrokerApi): Promis
     addAuthorizer: (a) => { captured.authorizers.push(resolve(a)) },
     addPublishInterceptor: (i) => { captured.interceptors.push(resolve(i)) },
     addConnectionListener: (l) => { captured.connectionListeners.push(resolve(l)) },
-    providePersistence: (p) => { captured.persistence.push(resolve(p)) }
+    providePersistence: (p) => { captured.persistence.push(resolve(p)) },
+    provideBridges: (p) => { captured.bridges.push(resolve(p)) }
   }
   await plugin.register(ctx)
   return captured
