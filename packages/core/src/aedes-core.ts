@@ -86,6 +86,19 @@ function guardReads (stream: Duplex, guard: InboundGuard): void {
   } as typeof stream.read
 }
 
+/**
+ * A bridge must see whether a message was published retained, or the remote's
+ * retained copy goes stale: bridge-mode clients' subscriptions get MQTT 5's
+ * retain-as-published (aedes honours `rap`), as Mosquitto does for bridges.
+ * Set on the parsed SUBSCRIBE before aedes handles it.
+ */
+function retainAsPublishedForBridges (client: Client, session: Session): void {
+  const parser = (client as unknown as { _parser?: { prependListener: (event: 'packet', fn: (packet: { cmd: string, subscriptions?: Array<{ rap?: boolean }> }) => void) => void } })._parser
+  parser?.prependListener('packet', (packet) => {
+    if (packet.cmd === 'subscribe' && session.bridgeMode) for (const sub of packet.subscriptions ?? []) sub.rap = true
+  })
+}
+
 /** The highest QoS the client's subscriptions grant for a topic (undefined when none matches). */
 function grantedQos (client: Client, topic: string): QoS | undefined {
   const subscriptions = (client as unknown as { subscriptions: Record<string, { qos: number }> }).subscriptions
@@ -174,6 +187,7 @@ export class AedesCore {
     deferPubacks(stream, session.pubacks)
     const client = this.#aedes.handle(stream, meta.request)
     this.#sessions.set(client, session)
+    retainAsPublishedForBridges(client, session)
   }
 
   /** Publishes as the broker itself (no client), e.g. from the host app. */

@@ -45,6 +45,7 @@ export interface HealthReport {
  * aedes import.
  */
 export interface BrokerApi {
+  // publish, subscribe, retained and connectInProcess work from plugins' start() on (the core is up, listeners not yet).
   readonly id: string
   readonly state: BrokerState
   /** Publishes as the broker. Topic rules are checked; interceptors run; authorization does not (host code is trusted). */
@@ -71,7 +72,6 @@ export interface BrokerApi {
    * stream (e.g. `new mqtt.MqttClient(() => broker.connectInProcess(), options)`).
    * Trusted like `publish`: no authenticator or authorizer is asked; the
    * slow-consumer bounds apply. Its clients show transport 'internal'.
-   * Available from plugins' start() on.
    */
   connectInProcess (): Duplex
   /**

@@ -263,8 +263,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Con
   }
 
   connectInProcess (): Duplex {
-    // Allowed while starting too, so plugins can connect from their start().
-    const core = this.#state === 'starting' && this.#core ? this.#core : this.#running('connect in process')
+    const core = this.#running('connect in process')
     const [clientEnd, brokerEnd] = duplexPair()
     this.#open.add(brokerEnd)
     brokerEnd.once('close', () => this.#open.delete(brokerEnd))
@@ -320,8 +319,13 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerApi, Con
     }
   }
 
+  /**
+   * The core, for the in-process API: usable once running, and already while
+   * starting from the moment the core is up, so plugins' start() can
+   * subscribe, publish and connect in process (listeners open after them).
+   */
   #running (what: string): AedesCore {
-    if (this.#state !== 'running' || !this.#core) {
+    if ((this.#state !== 'running' && this.#state !== 'starting') || !this.#core) {
       throw new EmbedmqError('EMBEDMQ_INVALID_STATE', `cannot ${what}: the broker is ${this.#state}; await broker.start() first`)
     }
     return this.#core

@@ -100,6 +100,23 @@ describe('bridge mode (protocol level with the 0x80 bit)', () => {
     bridge.end(true)
     plain.end(true)
   })
+
+  it('gives a bridge the retain flag as published on live messages (others get it only for stored ones)', async () => {
+    const started = await startBroker({ allowAnonymous: true })
+    broker = started.broker
+    const bridge = await connectAsBridge(started.url, 'bridge')
+    const plain = await connect(started.url, { clientId: 'plain' })
+    await bridge.subscribeAsync('state/#', { qos: 1 })
+    await plain.subscribeAsync('state/#', { qos: 1 })
+    const seen = (client: mqtt.MqttClient): Promise<boolean> => new Promise(resolve => client.once('message', (_t, _p, packet) => resolve(packet.retain)))
+    const bridgeSaw = seen(bridge)
+    const plainSaw = seen(plain)
+    await broker.publish('state/press-1', 'RUNNING', { qos: 1, retain: true })
+    assert.equal(await bridgeSaw, true)
+    assert.equal(await plainSaw, false)
+    bridge.end(true)
+    plain.end(true)
+  })
 })
 
 describe('limits.maxQueuedPerSession (memory store)', () => {
@@ -113,7 +130,7 @@ describe('limits.maxQueuedPerSession (memory store)', () => {
     await sub.subscribeAsync('q/#', { qos: 1 })
     await sub.endAsync()
     for (let i = 1; i <= 8; i++) await broker.publish('q/x', String(i), { qos: 1 })
-    assert.ok(started.log.find('warn', 'limits.maxQueuedPerSession'), 'a warn line names the limit')
+    assert.equal(started.log.find('warn', 'limits.maxQueuedPerSession').length, 1, 'one warn line names the limit')
     const back = await connect(started.url, { clientId: 'offline-sub', clean: false })
     const got: string[] = []
     back.on('message', (_t, p) => got.push(p.toString()))
