@@ -38,6 +38,8 @@ export function capQueuedMessages (store: OutgoingQueues, cap: number, logger: L
     if (admitted.length > 0) await enqueueCombi(admitted, packet)
   }
   store.outgoingClearMessageId = async (client, packet) => {
+    // Clean sessions (most traffic) have nothing counted: no bookkeeping on their PUBACKs.
+    if (!queued.has(client.id)) return clear(client, packet)
     const removed = await clear(client, packet)
     if (removed !== undefined && removed !== null) {
       const n = (queued.get(client.id) ?? 1) - 1

@@ -26,8 +26,9 @@ function unsentBytes (stream: Duplex): number {
  */
 export function neverWaitForDrain (stream: Duplex): void {
   const write = stream.write
-  stream.write = function writeWithoutBackpressure (this: Duplex, ...args: Parameters<Duplex['write']>): boolean {
-    write.apply(this, args)
+  // Fixed arity, no rest array: this runs for every chunk written to every client.
+  stream.write = function writeWithoutBackpressure (this: Duplex, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    write.call(this, chunk, encoding as BufferEncoding, callback as (error?: Error | null) => void)
     return true
   } as Duplex['write']
 }
