@@ -7,35 +7,16 @@
  * and a page on another origin riding the user's cookie are all refused.
  */
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
-import { mkdir, readFile } from 'node:fs/promises'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import express from 'express'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { eventually } from '@embedmq/testing'
+import { CHROMIUM_ARGS, eventually, requireChromium, testArtifactPath } from '@embedmq/testing'
 import { servePage, startHostApp, type HostApp } from './helpers/host-app.js'
 
 /** What the page functions below use of the DOM (they run in the browser; this package compiles without lib.dom). */
 declare const document: { getElementById (id: string): { textContent: string | null } | null }
 
-const CHROMIUM = '/usr/bin/chromium'
-const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1']
-
-/** The monorepo root (the package.json with workspaces), where test-artifacts/ lives. */
-async function repoRoot (): Promise<string> {
-  let dir = path.dirname(fileURLToPath(import.meta.url))
-  for (;;) {
-    const pkg = path.join(dir, 'package.json')
-    if (existsSync(pkg) && 'workspaces' in (JSON.parse(await readFile(pkg, 'utf8')) as object)) return dir
-    const up = path.dirname(dir)
-    if (up === dir) throw new Error('cannot find the repository root (a package.json with workspaces) above the test')
-    dir = up
-  }
-}
 
 /** Waits until the page's MQTT status leaves "connecting" and returns it. */
 async function settledStatus (page: Page): Promise<string> {
@@ -53,10 +34,7 @@ describe('auth-session in headless Chromium', function () {
   let attacker: http.Server | undefined
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} not found: the browser test drives Debian's Chromium. Install it with \`apt-get install chromium\` (npm test does, through scripts/test-env.sh); playwright's own browser downloads are not used.`)
-    }
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS })
+    browser = await chromium.launch({ executablePath: requireChromium(), args: [...CHROMIUM_ARGS] })
   })
   after(async () => { await browser?.close() })
   afterEach(async () => {
@@ -89,15 +67,13 @@ describe('auth-session in headless Chromium', function () {
     await app.broker.publish('news/flash', 'Hello anna, from the broker', { qos: 1 })
     await page.locator('#messages li', { hasText: 'Hello anna, from the broker' }).waitFor({ timeout: 10_000 })
     assert.equal(await page.textContent('#messages li'), 'news/flash: Hello anna, from the broker')
-    const artifacts = path.join(await repoRoot(), 'test-artifacts')
-    await mkdir(artifacts, { recursive: true })
-    await page.screenshot({ path: path.join(artifacts, 'auth-session.png'), fullPage: true })
+    await page.screenshot({ path: await testArtifactPath('auth-session.png'), fullPage: true })
 
     // 4. A browser that never logged in loads the same page: its socket is refused (CONNACK 5).
     const stranger = await (await browser!.newContext()).newPage()
     await stranger.goto(`${app.origin}/app`)
     assert.match(await settledStatus(stranger), /^error: .*Not authorized \(code 5\)$/)
-    await stranger.screenshot({ path: path.join(artifacts, 'auth-session-refused.png'), fullPage: true })
+    await stranger.screenshot({ path: await testArtifactPath('auth-session-refused.png'), fullPage: true })
     await stranger.context().close()
 
     // 5. The same browser with its cookies cleared: refused too.
