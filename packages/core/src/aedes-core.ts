@@ -8,7 +8,7 @@ import { Readable, type Duplex } from 'node:stream'
 import memoryPersistence from 'aedes-persistence'
 import { Aedes, type AedesPublishPacket, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes'
 import type { Limits } from './config/schema.js'
-import type { CoreHooks, PublishVerdict } from './core-hooks.js'
+import { toMessage, type CoreHooks, type PublishVerdict } from './core-hooks.js'
 import { deferPubacks } from './durable-acks.js'
 import { neverWaitForDrain, OutboundGate, SlowConsumerError, type InboundGuard } from './edge/index.js'
 import type { ConnectionMeta } from './listeners/types.js'
@@ -40,15 +40,6 @@ function settle<T> (compute: () => MaybePromise<T>, onValue: (value: T) => void,
   }
   if (isThenable(value)) value.then(onValue, onError)
   else onValue(value)
-}
-
-function toMessage (packet: { topic: string, payload: Buffer | string, qos: number, retain?: boolean }): Message {
-  return {
-    topic: packet.topic,
-    payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
-    qos: packet.qos as QoS,
-    retain: packet.retain === true
-  }
 }
 
 /**
@@ -107,6 +98,31 @@ function grantedQos (client: Client, topic: string): QoS | undefined {
     if (topicMatches(filter, topic)) best = Math.max(best ?? 0, subscriptions[filter]!.qos)
   }
   return best as QoS | undefined
+}
+
+const AUTHORIZATION_FAILED: PublishVerdict = Object.freeze({ action: 'drop', reason: 'authorization failed' })
+
+/** Applies the broker's decision to an inbound PUBLISH, in place, and lets aedes go on. */
+function applyVerdict (p: { topic: string, payload: Buffer, retain: boolean }, verdict: PublishVerdict, callback: (error: Error | null) => void): void {
+  switch (verdict.action) {
+    case 'deliver': {
+      // The inbound QoS stays: it decides the client's handshake (PUBACK/PUBREC), which a rewrite must not break.
+      const m = verdict.message
+      p.topic = m.topic
+      p.payload = m.payload
+      p.retain = m.retain
+      callback(null)
+      return
+    }
+    case 'drop':
+      p.topic = SINK_TOPIC
+      p.payload = EMPTY
+      p.retain = false
+      callback(null)
+      return
+    case 'disconnect':
+      callback(new Error(verdict.reason))
+  }
 }
 
 class RefusedConnect extends Error {
@@ -401,33 +417,20 @@ export class AedesCore {
         }
         session.acknowledgedQos2(p.messageId)
       }
-      if (RESERVED_PUBLISH_PREFIXES.some(prefix => p.topic.startsWith(prefix))) {
+      if (p.topic.charCodeAt(0) === 0x24 /* $ */ && RESERVED_PUBLISH_PREFIXES.some(prefix => p.topic.startsWith(prefix))) {
         callback(new Error(`clients may not publish to ${p.topic.split('/')[0]}/ topics`))
         return
       }
-      const apply = (verdict: PublishVerdict): void => {
-        switch (verdict.action) {
-          case 'deliver': {
-            // The inbound QoS stays: it decides the client's handshake (PUBACK/PUBREC), which a rewrite must not break.
-            const m = verdict.message
-            p.topic = m.topic
-            p.payload = m.payload
-            p.retain = m.retain
-            callback(null)
-            return
-          }
-          case 'drop':
-            p.topic = SINK_TOPIC
-            p.payload = EMPTY
-            p.retain = false
-            callback(null)
-            return
-          case 'disconnect':
-            callback(new Error(verdict.reason))
-        }
+      // No closures on the common (synchronous) path: this runs for every inbound PUBLISH.
+      let verdict: MaybePromise<PublishVerdict>
+      try {
+        verdict = hooks.authorizePublish(session, toMessage(p))
+      } catch {
+        applyVerdict(p, AUTHORIZATION_FAILED, callback)
+        return
       }
-      settle(() => hooks.authorizePublish(session, toMessage(p)), apply,
-        () => apply({ action: 'drop', reason: 'authorization failed' }))
+      if (isThenable(verdict)) verdict.then(v => applyVerdict(p, v, callback), () => applyVerdict(p, AUTHORIZATION_FAILED, callback))
+      else applyVerdict(p, verdict, callback)
     }
 
     aedes.authorizeSubscribe = (client, sub: Subscription, callback) => {
@@ -476,7 +479,7 @@ export class AedesCore {
       // `packet` is the client's own (with its packet id): the routed message is stored now, so its PUBACK may go.
       if (client !== null && packet.qos === 1) this.#session(client).pubacks.routed((packet as { messageId?: number }).messageId)
       if (packet.topic !== SINK_TOPIC) {
-        hooks.published(packet.qos as QoS, client ? this.#session(client) : null, () => toMessage(packet))
+        hooks.published(client ? this.#session(client) : null, packet)
       }
       callback(null)
     }

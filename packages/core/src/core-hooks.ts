@@ -2,6 +2,24 @@ import type { MaybePromise } from './plugins/extensions.js'
 import type { Session } from './session.js'
 import type { ConnectInput, Message, QoS, SubscribeRequest } from './types.js'
 
+/** A routed message as the adapter has it (aedes' packet shape, which needs no copy to pass on). */
+export interface RoutedPacket {
+  topic: string
+  payload: Buffer | string
+  qos: number
+  retain?: boolean
+}
+
+/** embedmq's Message from a packet. */
+export function toMessage (packet: RoutedPacket): Message {
+  return {
+    topic: packet.topic,
+    payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
+    qos: packet.qos as QoS,
+    retain: packet.retain === true
+  }
+}
+
 /** The broker's decision on an inbound PUBLISH. */
 export type PublishVerdict =
   | { action: 'deliver', message: Message }
@@ -22,9 +40,9 @@ export interface CoreHooks {
   canRead (session: Session, topic: string): boolean
   /**
    * A message was routed (from a client, a will, or the host app when session
-   * is null). `message` builds the message only when someone wants to see it.
+   * is null). The packet becomes a Message only when someone wants to see it.
    */
-  published (qos: QoS, session: Session | null, message: () => Message): void
+  published (session: Session | null, packet: RoutedPacket): void
   connected (session: Session): void
   disconnected (session: Session): void
   subscribed (session: Session, requests: SubscribeRequest[]): void
