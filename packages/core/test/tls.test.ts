@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { authenticated, refuse, type Broker, type ConnectInput } from '../src/index.js'
-import { makePki, type TestPki } from './certs.js'
+import { makeTestPki as makePki, type TestPki } from '@embedmq/testing'
 import { collect, connackCode, connect, startBroker } from './helpers.js'
 
 describe('TLS and WSS listeners', function () {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { isEmbedmqError, type BrokerOptions } from '@embedmq/core'
 import { sqlitePersistence } from '@embedmq/persistence-sqlite'
-import { connect, eventually, startTestBroker, tempDirs, type TestBroker } from '@embedmq/testing'
+import { connect, eventually, makeTestPki, startTestBroker, tempDirs, type TestBroker } from '@embedmq/testing'
 import mqtt from 'mqtt'
 import { bridgeMqtt, type BridgeOptionsInput } from '../src/index.js'
 import { freePort, startMosquitto, type Mosquitto } from './mosquitto.js'
@@ -339,5 +339,42 @@ describe('bridge-mqtt over WebSocket', function () {
       await edge.stop()
       await remote.stop()
     }
+  })
+})
+
+describe('bridge-mqtt over TLS', function () {
+  this.timeout(30_000)
+  const pki = makeTestPki()
+  let remote: TestBroker | undefined
+  let edge: TestBroker | undefined
+  afterEach(async () => { await edge?.stop(); edge = undefined; await remote?.stop(); remote = undefined })
+
+  const startTlsRemote = async (): Promise<string> => {
+    remote = await startTestBroker({ allowAnonymous: true, listeners: [{ type: 'tls', host: '127.0.0.1', port: 0, key: pki.serverKey.toString(), cert: pki.serverCert.toString() }] })
+    return remote.broker.addresses()[0]!.url
+  }
+
+  it('bridges to an mqtts:// remote whose certificate verifies against the given CA', async () => {
+    const url = await startTlsRemote()
+    assert.match(url, /^mqtts:/)
+    edge = await startEdge(edgeBridge(url, { tls: { ca: pki.ca.toString() } }))
+    await eventually(() => edge!.broker.bridges()[0]?.state === 'connected', 'the bridge connects over TLS')
+    const cloudSub = await connect(url, { ca: pki.ca })
+    const got = recorder(cloudSub)
+    await cloudSub.subscribeAsync('sites/#', { qos: 1 })
+    await edge.broker.publish('factory/line1/tls', 'over tls', { qos: 1 })
+    await eventually(() => got.length === 1, 'the message at the remote')
+    assert.equal(remote!.broker.clients().find(c => c.bridgeMode)?.transport, 'tls')
+    cloudSub.end(true)
+  })
+
+  it('refuses a remote whose certificate does not verify: disconnected with the TLS reason, retried, never connected', async () => {
+    const url = await startTlsRemote()
+    const stranger = makeTestPki()
+    edge = await startEdge(edgeBridge(url, { tls: { ca: stranger.ca.toString() } }))
+    await eventually(() => edge!.logs.find('warn', 'cannot connect').length >= 2, 'retries logged')
+    const status = edge.broker.bridges()[0]!
+    assert.notEqual(status.state, 'connected')
+    assert.match(status.reason ?? '', /certificate/i)
   })
 })

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
+/** PEM files of a throwaway public key infrastructure, for TLS tests. */
 export interface TestPki {
   ca: Buffer
   serverKey: Buffer
@@ -19,7 +20,7 @@ function openssl (dir: string, ...args: string[]): void {
  * A throwaway CA, a server certificate for 127.0.0.1/localhost and a client
  * certificate with the given CN, made with the openssl CLI for each test run.
  */
-export function makePki (clientCn = 'press-7'): TestPki {
+export function makeTestPki (clientCn = 'press-7'): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'embedmq-pki-'))
   openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=embedmq test CA')
   writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n')
