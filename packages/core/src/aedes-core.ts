@@ -9,7 +9,7 @@ import memoryPersistence from 'aedes-persistence'
 import { Aedes, type AedesPublishPacket, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes'
 import type { Limits } from './config/schema.js'
 import { toMessage, type CoreHooks, type PublishVerdict } from './core-hooks.js'
-import { deferPubacks } from './durable-acks.js'
+import { adoptConnection } from './packet-writer.js'
 import { neverWaitForDrain, OutboundGate, SlowConsumerError, type InboundGuard } from './edge/index.js'
 import type { ConnectionMeta } from './listeners/types.js'
 import type { Logger } from './logger.js'
@@ -200,7 +200,7 @@ export class AedesCore {
     const session = new Session(meta, new OutboundGate(this.#outgoing))
     if (guard) guardReads(stream, guard)
     neverWaitForDrain(stream)
-    deferPubacks(stream, session.pubacks)
+    adoptConnection(stream, session.pubacks)
     const client = this.#aedes.handle(stream, meta.request)
     this.#sessions.set(client, session)
     retainAsPublishedForBridges(client, session)

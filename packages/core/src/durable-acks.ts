@@ -7,18 +7,10 @@
  * an embedmq connection is held back until aedes reports the message routed
  * (its `published` hook, which runs after retained storage and offline
  * queues), then written. (QoS 2 is already safe: aedes stores the packet and
- * routes it before its PUBREC.)
- *
- * aedes writes packets through mqtt-packet's `writeToStream`; this wraps that
- * one function of the mqtt-packet module aedes itself loads, and acts only on
- * streams marked by `deferPubacks` — other users of mqtt-packet in the
- * process (mqtt.js clients) pass straight through.
+ * routes it before its PUBREC.) packet-writer.ts catches aedes' PUBACK writes
+ * and hands them here.
  */
-import { createRequire } from 'node:module'
 import type { Duplex } from 'node:stream'
-
-type Write = (packet: { cmd: string, messageId?: number }, stream: Duplex, opts?: unknown) => boolean
-const HOLDER = Symbol('embedmq.pendingPubacks')
 
 /**
  * The QoS 1 packet ids of one connection whose PUBACK waits for routing.
@@ -83,28 +75,4 @@ export class PendingPubacks {
       stream.destroy(new Error(`cannot acknowledge packets ${ids.join(', ')}: ${(err as Error).message}`))
     }
   }
-}
-
-let installed = false
-
-function installWriteHook (): void {
-  if (installed) return
-  installed = true
-  // The mqtt-packet that aedes resolves, not necessarily the one nearest to us.
-  const aedesRequire = createRequire(createRequire(import.meta.url).resolve('aedes'))
-  const mqttPacket = aedesRequire('mqtt-packet') as { writeToStream: Write }
-  const original = mqttPacket.writeToStream
-  mqttPacket.writeToStream = function writeToStream (packet, stream, opts) {
-    if (packet.cmd === 'puback') {
-      const holder = (stream as Duplex & { [HOLDER]?: PendingPubacks })[HOLDER]
-      if (holder?.hold(packet.messageId, stream)) return true
-    }
-    return original(packet, stream, opts)
-  }
-}
-
-/** Marks a connection's stream so its QoS 1 PUBACKs wait for routing (see above). */
-export function deferPubacks (stream: Duplex, pending: PendingPubacks): void {
-  installWriteHook()
-  ;(stream as Duplex & { [HOLDER]?: PendingPubacks })[HOLDER] = pending
 }
