@@ -81,12 +81,12 @@ function guardReads (stream: Duplex, guard: InboundGuard): void {
  * A bridge must see whether a message was published retained, or the remote's
  * retained copy goes stale: bridge-mode clients' subscriptions get MQTT 5's
  * retain-as-published (aedes honours `rap`), as Mosquitto does for bridges.
- * Set on the parsed SUBSCRIBE before aedes handles it.
+ * Set on the parsed SUBSCRIBE before aedes handles it; installed at CONNECT.
  */
-function retainAsPublishedForBridges (client: Client, session: Session): void {
+function retainAsPublishedForBridges (client: Client): void {
   const parser = (client as unknown as { _parser?: { prependListener: (event: 'packet', fn: (packet: { cmd: string, subscriptions?: Array<{ rap?: boolean }> }) => void) => void } })._parser
   parser?.prependListener('packet', (packet) => {
-    if (packet.cmd === 'subscribe' && session.bridgeMode) for (const sub of packet.subscriptions ?? []) sub.rap = true
+    if (packet.cmd === 'subscribe') for (const sub of packet.subscriptions ?? []) sub.rap = true
   })
 }
 
@@ -203,7 +203,6 @@ export class AedesCore {
     adoptConnection(stream, session.pubacks)
     const client = this.#aedes.handle(stream, meta.request)
     this.#sessions.set(client, session)
-    retainAsPublishedForBridges(client, session)
   }
 
   /** Publishes as the broker itself (no client), e.g. from the host app. */
@@ -350,6 +349,8 @@ export class AedesCore {
       const session = this.#session(client)
       const p = packet as ConnectPacket & { protocolVersion: number, keepalive: number, clean: boolean, bridgeMode?: boolean }
       session.bridgeMode = p.bridgeMode === true
+      // Only bridges get the extra parser listener (two listeners make every emit copy the listener list).
+      if (session.bridgeMode) retainAsPublishedForBridges(client)
       if (p.clientId === '') {
         // MQTT-3.1.3-8: a zero-byte client id needs CleanSession=1.
         if (!p.clean) session.refusal = 2
