@@ -1,13 +1,13 @@
-/** Reads a port from the environment; a bad value is a one-line error naming the variable. */
+import { portFromEnv } from '@embedmq/core'
+
+/** Reads a port from the environment; a bad value is a one-line error naming the variable, and exit 1. */
 export function portFrom (name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const port = Number(raw)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`${name}=${raw} is not a port number (0-65535)`)
+  try {
+    return portFromEnv(name, fallback)
+  } catch (err) {
+    console.error((err as Error).message)
     process.exit(1)
   }
-  return port
 }
 
 /** Stops on Ctrl-C / SIGTERM; a second signal exits at once. */

@@ -1,17 +1,15 @@
 #!/usr/bin/env node
 /** `npm start`: runs the example on PORT (default 3000) and MQTT_PORT (default 1883) and prints where to connect. */
-import { isEmbedmqError } from '@embedmq/core'
+import { isEmbedmqError, portFromEnv } from '@embedmq/core'
 import { startApp } from './app.js'
 
 function portFrom (name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const port = Number(raw)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`${name}=${raw} is not a port number (0-65535)`)
+  try {
+    return portFromEnv(name, fallback)
+  } catch (err) {
+    console.error((err as Error).message)
     process.exit(1)
   }
-  return port
 }
 
 try {

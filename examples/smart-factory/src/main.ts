@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { isEmbedmqError, type LogLevel } from '@embedmq/core'
+import { isEmbedmqError, portFromEnv, type LogLevel } from '@embedmq/core'
 import { ConsoleLogger } from './server/console-logger.js'
 import { defaultPlant } from './shared/plant.js'
 import { createFactoryServer, PACKAGE_DIR, PortInUseError, type FactoryServer } from './server/server.js'
@@ -37,11 +37,11 @@ function fail (message: string): never {
 }
 
 function portFrom (name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const port = Number(raw)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`${name}=${raw} is not a port number (0-65535)`)
-  return port
+  try {
+    return portFromEnv(name, fallback)
+  } catch (err) {
+    return fail((err as Error).message)
+  }
 }
 
 function positiveInt (name: string, fallback: number): number {

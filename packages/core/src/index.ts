@@ -20,7 +20,7 @@ export {
 export { resolveProvided, type OptionsSchema, type PersistenceProvider, type Plugin, type PluginContext, type Provided } from './plugins/plugin.js'
 export { brokerConfigSchema, listenerSchema, limitsSchema, pluginSpecSchema } from './config/schema.js'
 export type { BrokerConfig, BrokerConfigInput, Limits, ListenerConfig, ListenerConfigInput, PluginSpec } from './config/schema.js'
-export { loadConfig, parseConfig, readConfigFile, envOverrides, mergeConfig } from './config/load.js'
+export { loadConfig, parseConfig, readConfigFile, envOverrides, mergeConfig, portFromEnv } from './config/load.js'
 export { loadPluginSpec } from './config/plugins.js'
 export type { ConnectionMeta, ListenerAddress } from './listeners/types.js'
 export { topicFilterProblem, topicMatches, topicNameProblem } from './topic.js'

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createBroker, envOverrides, isEmbedmqError, loadConfig, parseConfig } from '../src/index.js'
+import { createBroker, envOverrides, isEmbedmqError, loadConfig, parseConfig, portFromEnv } from '../src/index.js'
 
 async function tempFile (name: string, text: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'embedmq-config-'))
@@ -109,5 +109,18 @@ describe('configuration', () => {
 
   it('rejects bad options given to createBroker in code, naming the field', () => {
     assert.throws(() => createBroker({ limits: { maxConnections: 0 } }), /invalid broker options: limits\.maxConnections/)
+  })
+})
+
+describe('portFromEnv', () => {
+  it('reads a port, falls back when unset or empty, and names the variable when it is not a port', () => {
+    assert.equal(portFromEnv('PORT', 3000, {}), 3000)
+    assert.equal(portFromEnv('PORT', 3000, { PORT: '' }), 3000)
+    assert.equal(portFromEnv('PORT', 3000, { PORT: '0' }), 0)
+    assert.equal(portFromEnv('MQTT_PORT', 1883, { MQTT_PORT: '18830' }), 18830)
+    for (const bad of ['abc', '-1', '65536', '80.5']) {
+      assert.throws(() => portFromEnv('MQTT_PORT', 1883, { MQTT_PORT: bad }),
+        (err: unknown) => isEmbedmqError(err, 'EMBEDMQ_CONFIG_INVALID') && (err as Error).message === `MQTT_PORT=${bad} is not a port number (0-65535)`)
+    }
   })
 })

@@ -129,3 +129,18 @@ export function resolvePluginModule (specifier: string, baseDir: string): string
     return specifier
   }
 }
+
+/**
+ * A port from an environment variable (PORT, MQTT_PORT…), as apps that embed
+ * the broker read them: `fallback` when unset or empty; EMBEDMQ_CONFIG_INVALID
+ * naming the variable when it is not a whole number from 0 to 65535.
+ */
+export function portFromEnv (name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const port = Number(raw)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new EmbedmqError('EMBEDMQ_CONFIG_INVALID', `${name}=${raw} is not a port number (0-65535)`, { variable: name })
+  }
+  return port
+}
