@@ -6,6 +6,7 @@ import { AclPolicy } from './acl-policy.js'
 import type { AuthFileOptions } from './options.js'
 import { parsePasswordFile, type PasswordTable } from './password-file.js'
 import { ReloadableFile } from './reloadable.js'
+import { onSighup } from './sighup.js'
 import { FileWatcher } from './watcher.js'
 
 /**
@@ -17,7 +18,7 @@ export class AuthFileRuntime {
   readonly passwords: ReloadableFile<PasswordTable> | undefined
   readonly acl: ReloadableFile<AclPolicy> | undefined
   #watcher: FileWatcher | undefined
-  #onSighup: (() => void) | undefined
+  #offSighup: (() => void) | undefined
   #stopped = false
 
   constructor (
@@ -72,11 +73,10 @@ export class AuthFileRuntime {
       this.#watcher.start()
     }
     if (this.options.reloadOnSighup) {
-      this.#onSighup = () => {
+      this.#offSighup = onSighup(() => {
         this.logger.info(`SIGHUP: reloading ${files.map(f => f.path).join(' and ')}`)
         void this.reload()
-      }
-      process.on('SIGHUP', this.#onSighup)
+      })
     }
   }
 
@@ -84,8 +84,8 @@ export class AuthFileRuntime {
     this.#stopped = true
     this.#watcher?.close()
     this.#watcher = undefined
-    if (this.#onSighup) process.off('SIGHUP', this.#onSighup)
-    this.#onSighup = undefined
+    this.#offSighup?.()
+    this.#offSighup = undefined
   }
 
   /** Mosquitto warns about password files others can read; so do we (the hashes are slow, not secret-proof). */

@@ -153,6 +153,19 @@ describe('auth-file reloading', function () {
     assert.equal(process.listenerCount('SIGHUP'), before, 'stop removed the listener')
   })
 
+  it('many brokers share one SIGHUP listener, and each reloads on the signal', async () => {
+    const before = process.listenerCount('SIGHUP')
+    const brokers = await Promise.all(Array.from({ length: 12 }, () => startTestBroker({ plugins: [authFile({ passwordFile, aclFile, watch: false })] })))
+    try {
+      assert.equal(process.listenerCount('SIGHUP'), before + 1, 'one listener for twelve brokers (no MaxListeners warning)')
+      process.kill(process.pid, 'SIGHUP')
+      await eventually(() => brokers.every(b => b.logs.find('info', 'SIGHUP: reloading').length === 1), 'every broker reloads')
+    } finally {
+      await Promise.all(brokers.map(b => b.stop()))
+    }
+    assert.equal(process.listenerCount('SIGHUP'), before, 'the last stop removed it')
+  })
+
   it('does not listen for SIGHUP with reloadOnSighup off', async () => {
     const before = process.listenerCount('SIGHUP')
     await start(authFile({ aclFile, reloadOnSighup: false }))
