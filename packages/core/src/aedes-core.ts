@@ -279,11 +279,13 @@ export class AedesCore {
     const client = (this.#aedes as unknown as { clients: Record<string, Client> }).clients[clientId]
     if (!client) return Promise.resolve(false)
     if (connectionId !== undefined && this.#sessions.get(client)?.connectionId !== connectionId) return Promise.resolve(false)
+    this.#sessions.get(client)?.noteClose('disconnected by the host app (broker.disconnect)')
     return new Promise(resolve => client.close(() => resolve(true)))
   }
 
   /** Closes every client and the bus, then the persistence. */
   async close (): Promise<void> {
+    for (const { session } of this.connected()) session.noteClose('broker stopping')
     await new Promise<void>(resolve => this.#aedes.close(() => resolve()))
     const store = (this.#aedes as unknown as { persistence?: AedesPersistenceLike }).persistence
     // persistence.destroy(cb) never calls back under aedes 1.x; the promise form does.
@@ -395,7 +397,13 @@ export class AedesCore {
         return
       }
       settle(() => hooks.connect(session, input),
-        (code) => { if (code === 0) callback(null, true); else refuse(code, 'connection refused') },
+        (code) => {
+          if (code !== 0) { refuse(code, 'connection refused'); return }
+          // aedes closes an older connection with this client id next: tell its session why.
+          const older = (this.#aedes as unknown as { clients: Record<string, Client> }).clients[input.clientId]
+          if (older !== undefined && older !== client) this.#sessions.get(older)?.noteClose('taken over by a new connection with the same client id')
+          callback(null, true)
+        },
         () => refuse(3, 'server unavailable'))
     }
 
@@ -463,6 +471,7 @@ export class AedesCore {
           if (!conn.destroyed) {
             const reason = session.outbound.overflowReason(conn)
             hooks.outboundOverflow(session, reason)
+            session.noteClose(`not reading fast enough: ${reason}`)
             conn.destroy(new SlowConsumerError(reason))
           }
           return null
@@ -494,14 +503,24 @@ export class AedesCore {
       session.connectedAt = new Date()
       hooks.connected(session)
     })
-    aedes.on('clientDisconnect', (client) => hooks.disconnected(this.#session(client)))
+    aedes.on('clientDisconnect', (client) => {
+      const session = this.#session(client)
+      if ((client as unknown as { _disconnected?: boolean })._disconnected === true) session.noteClose('client sent DISCONNECT')
+      hooks.disconnected(session)
+    })
+    aedes.on('keepaliveTimeout', (client: Client) => {
+      this.#session(client).noteClose('keepalive timeout: nothing received within 1.5 keepalive periods')
+    })
     aedes.on('subscribe', (subs, client) => {
       hooks.subscribed(this.#session(client), subs.map(s => ({ filter: s.topic, qos: s.qos as QoS } satisfies SubscribeRequest)))
     })
     aedes.on('unsubscribe', (filters, client) => hooks.unsubscribed(this.#session(client), filters))
     // A refused CONNECT was already reported by the connect hook.
     const onError = (client: Client, err: Error): void => {
-      if (!(err instanceof RefusedConnect)) hooks.connectionError(this.#session(client), err)
+      if (err instanceof RefusedConnect) return
+      const session = this.#session(client)
+      session.noteClose(`error: ${err.message}`)
+      hooks.connectionError(session, err)
     }
     aedes.on('clientError', onError)
     aedes.on('connectionError', onError)

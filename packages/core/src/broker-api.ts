@@ -19,7 +19,12 @@ export type Unsubscribe = () => Promise<void>
 /** The events a broker emits, with their arguments. */
 export interface BrokerEvents {
   clientConnected: [client: ClientContext]
-  clientDisconnected: [client: ClientContext]
+  /**
+   * `reason`: 'client sent DISCONNECT', 'keepalive timeout: …', 'taken over by a new connection with the
+   * same client id', 'not reading fast enough: …', 'error: …', 'disconnected by the host app
+   * (broker.disconnect)', 'broker stopping', or 'connection closed' (the socket just ended).
+   */
+  clientDisconnected: [client: ClientContext, reason: string]
   subscribed: [client: ClientContext, subscriptions: SubscribeRequest[]]
   unsubscribed: [client: ClientContext, filters: string[]]
   /** Every routed message; `client` is null for the host app's and the broker's own. */

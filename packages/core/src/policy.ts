@@ -201,10 +201,12 @@ export class Policy implements CoreHooks {
 
   disconnected (session: Session): void {
     session.authorizations.clear()
-    this.log.debug({ clientId: session.clientId }, 'client disconnected')
-    this.events.emit('clientDisconnected', session.context)
+    // No DISCONNECT, no error, no decision of ours: the socket just ended (network, process gone).
+    const reason = session.closeReason ?? 'connection closed'
+    this.log.debug({ clientId: session.clientId, reason }, 'client disconnected')
+    this.events.emit('clientDisconnected', session.context, reason)
     for (const { plugin, listener } of this.extensions.connectionListeners) {
-      this.#notify(plugin, 'onDisconnect', () => listener.onDisconnect?.(session.context, 'disconnected'))
+      this.#notify(plugin, 'onDisconnect', () => listener.onDisconnect?.(session.context, reason))
     }
   }
 

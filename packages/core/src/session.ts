@@ -19,6 +19,8 @@ export class Session {
   connectedAt = new Date()
   /** Connected with the bridge bit in its protocol level (see ConnectInput.bridgeMode). */
   bridgeMode = false
+  /** Why the connection ended, once known: the first cause noted wins. */
+  closeReason: string | undefined
   /** Set by the CONNECT check when the client must be refused with this CONNACK code. */
   refusal: number | undefined
   /** Cached authorization decisions. Emptied on invalidate; dropped with the session. */
@@ -43,6 +45,11 @@ export class Session {
       ...(this.meta.remoteAddress === undefined ? {} : { remoteAddress: this.meta.remoteAddress })
     }
     return this.#context
+  }
+
+  /** Notes why the connection is ending, unless a cause was noted already. */
+  noteClose (reason: string): void {
+    this.closeReason ??= reason
   }
 
   /** Whether an inbound QoS 2 packet id was acknowledged and not yet released. */

@@ -32,6 +32,8 @@ export interface WebhookEvent {
   encoding?: 'utf8' | 'base64'
   /** session.subscribed: filters and granted QoS; session.unsubscribed: filters only. */
   subscriptions?: Array<{ filter: string, qos?: 0 | 1 | 2 }>
+  /** client.disconnected: why, as the broker says ('client sent DISCONNECT', 'keepalive timeout: …', 'connection closed', …). */
+  reason?: string
 }
 
 /**
@@ -49,6 +51,7 @@ export interface QueuedEvent {
   readonly client?: ClientContext
   readonly message?: Message
   readonly subscriptions?: ReadonlyArray<{ filter: string, qos?: 0 | 1 | 2 }>
+  readonly reason?: string
   /** Approximate memory held, for the queue's byte bound. */
   readonly size: number
 }
@@ -68,8 +71,8 @@ export function messageEvent (message: Message, client: ClientContext | null): Q
   }
 }
 
-export function clientEvent (type: 'client.connected' | 'client.disconnected', client: ClientContext): QueuedEvent {
-  return { id: randomUUID(), type, at: Date.now(), queuedAt: performance.now(), client, size: BASE_SIZE }
+export function clientEvent (type: 'client.connected' | 'client.disconnected', client: ClientContext, reason?: string): QueuedEvent {
+  return { id: randomUUID(), type, at: Date.now(), queuedAt: performance.now(), client, ...(reason === undefined ? {} : { reason }), size: BASE_SIZE }
 }
 
 export function subscribedEvent (client: ClientContext, requests: SubscribeRequest[]): QueuedEvent {
@@ -113,5 +116,6 @@ export function toWebhookEvent (event: QueuedEvent, brokerId: string, payloadEnc
     Object.assign(out, encodePayload(message.payload, payloadEncoding))
   }
   if (event.subscriptions) out.subscriptions = event.subscriptions.map(s => ({ ...s }))
+  if (event.reason !== undefined) out.reason = event.reason
   return out
 }

@@ -49,7 +49,7 @@ export class EventRouter {
       })
     }
     if (connected.length > 0) listeners.clientConnected = (client) => this.#guard(() => fanOut(connected, clientEvent('client.connected', client)))
-    if (disconnected.length > 0) listeners.clientDisconnected = (client) => this.#guard(() => fanOut(disconnected, clientEvent('client.disconnected', client)))
+    if (disconnected.length > 0) listeners.clientDisconnected = (client, reason) => this.#guard(() => fanOut(disconnected, clientEvent('client.disconnected', client, reason)))
     if (subscribed.length > 0) listeners.subscribed = (client, requests) => this.#guard(() => fanOut(subscribed, subscribedEvent(client, requests)))
     if (unsubscribed.length > 0) listeners.unsubscribed = (client, filters) => this.#guard(() => fanOut(unsubscribed, unsubscribedEvent(client, filters)))
     this.#each(listeners, (event, listener) => this.broker.on(event, listener))

@@ -70,6 +70,7 @@ describe('webhook delivery (real broker, real HTTP receiver)', function () {
     assert.equal(fromApp!.clientId, undefined, 'a message the host app published has no client')
     assert.equal(fromApp!.payload, 'from the app')
     assert.deepEqual(unsubscribed!.subscriptions, [{ filter: 'alarms/+' }])
+    assert.equal(disconnected!.reason, 'client sent DISCONNECT', 'the broker says why the client left')
     assert.equal(disconnected!.connectionId, connected!.connectionId)
     assert.deepEqual(events[6]!.subscriptions, [{ filter: 'plant/#' }], 'a clean session that ends reports its remaining subscriptions gone')
 

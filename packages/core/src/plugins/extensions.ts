@@ -66,6 +66,7 @@ export interface PublishInterceptor {
 /** Told when clients come and go. Failures are logged and never affect the client. */
 export interface ConnectionListener {
   onConnect? (client: ClientContext): MaybePromise<void>
+  /** `reason` as in the broker's `clientDisconnected` event (e.g. 'client sent DISCONNECT', 'keepalive timeout: …'). */
   onDisconnect? (client: ClientContext, reason: string): MaybePromise<void>
 }
 
