@@ -21,3 +21,18 @@ describe('broker.disconnect', () => {
     second.end(true)
   })
 })
+
+describe('listener names', () => {
+  let broker: Broker | undefined
+  afterEach(async () => { await broker?.stop(); broker = undefined })
+
+  it('an unnamed listener on port 0 is named after the port it got, in addresses() and in clients', async () => {
+    const started = await startBroker({ allowAnonymous: true })
+    broker = started.broker
+    const port = new URL(started.url).port
+    assert.equal(broker.addresses()[0]!.name, `tcp:${port}`)
+    const client = await connect(started.url, { clientId: 'named' })
+    assert.equal(broker.clients()[0]!.listener, `tcp:${port}`)
+    client.end(true)
+  })
+})

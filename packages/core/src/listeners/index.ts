@@ -3,15 +3,20 @@ import { NetListener } from './net-listener.js'
 import type { ConnectionSink, Listener } from './types.js'
 import { WebSocketListener } from './websocket.js'
 
-/** The default listener name: `<type>:<port>`. */
+/** The default listener name: `<type>:<port>` (with an ephemeral port, the bound one once started). */
 export function listenerName (config: ListenerConfig): string {
   return config.name ?? `${config.type}:${config.port}`
+}
+
+/** A listener without a configured name on port 0 is renamed after the port it was given. */
+export function namedByBoundPort (config: ListenerConfig): boolean {
+  return config.name === undefined && config.port === 0
 }
 
 /** Builds the listener a config entry describes. */
 export function createListener (config: ListenerConfig, sink: ConnectionSink): Listener {
   const name = listenerName(config)
-  const where = { name, port: config.port, ...(config.host === undefined ? {} : { host: config.host }) }
+  const where = { name, namedByBoundPort: namedByBoundPort(config), port: config.port, ...(config.host === undefined ? {} : { host: config.host }) }
   switch (config.type) {
     case 'tcp':
       return new NetListener({ ...where, noDelay: config.noDelay }, sink)

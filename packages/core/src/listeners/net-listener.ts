@@ -7,6 +7,8 @@ import type { ConnectionSink, Listener, ListenerAddress } from './types.js'
 
 export interface NetListenerOptions {
   name: string
+  /** Rename to `<transport>:<bound port>` once bound (an unnamed listener on port 0). */
+  namedByBoundPort?: boolean
   host?: string
   port: number
   /** Disable Nagle's algorithm (TCP_NODELAY): lower latency for small messages, at a throughput cost. */
@@ -21,7 +23,7 @@ export interface NetListenerOptions {
  * ~12 ms) but cost 15–30 % of throughput, so it is a per-listener choice.
  */
 export class NetListener implements Listener {
-  readonly name: string
+  name: string
   readonly transport: Transport
   readonly #server: net.Server
   #address: ListenerAddress | undefined
@@ -61,6 +63,10 @@ export class NetListener implements Listener {
 
   async start (): Promise<ListenerAddress> {
     this.#address = await bind(this.#server, this.name, this.transport, this.options.port, this.options.host)
+    if (this.options.namedByBoundPort === true) {
+      this.name = `${this.transport}:${this.#address.port}`
+      this.#address = { ...this.#address, name: this.name }
+    }
     return this.#address
   }
 

@@ -135,6 +135,8 @@ export class WebSocketGateway {
 }
 
 export interface WebSocketListenerOptions extends WebSocketGatewayOptions {
+  /** Rename to `<transport>:<bound port>` once bound (an unnamed listener on port 0). */
+  namedByBoundPort?: boolean
   host?: string
   port: number
   tls?: TlsSettings
@@ -142,12 +144,16 @@ export interface WebSocketListenerOptions extends WebSocketGatewayOptions {
 
 /** A standalone MQTT-over-WebSocket port (ws or wss), for brokers without a host HTTP server. */
 export class WebSocketListener implements Listener {
-  readonly name: string
+  name: string
   readonly transport: Transport
   readonly #server: http.Server | https.Server
   #address: ListenerAddress | undefined
 
-  constructor (private readonly options: WebSocketListenerOptions, sink: ConnectionSink) {
+  readonly #options: WebSocketListenerOptions
+
+  constructor (options: WebSocketListenerOptions, sink: ConnectionSink) {
+    // Our own copy, shared with the gateway, so a rename after binding reaches its connections' metadata.
+    this.#options = { ...options }
     this.name = options.name
     this.transport = options.tls ? 'wss' : 'ws'
     const notFound = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -156,11 +162,16 @@ export class WebSocketListener implements Listener {
     this.#server = options.tls
       ? https.createServer(tlsServerOptions(options.tls, options.name), notFound)
       : http.createServer(notFound)
-    new WebSocketGateway(options, sink).attach(this.#server)
+    new WebSocketGateway(this.#options, sink).attach(this.#server)
   }
 
   async start (): Promise<ListenerAddress> {
-    this.#address = await bind(this.#server, this.name, this.transport, this.options.port, this.options.host, this.options.path)
+    const options = this.#options
+    this.#address = await bind(this.#server, this.name, this.transport, options.port, options.host, options.path)
+    if (options.namedByBoundPort === true) {
+      this.name = options.name = `${this.transport}:${this.#address.port}`
+      this.#address = { ...this.#address, name: this.name }
+    }
     return this.#address
   }
 
