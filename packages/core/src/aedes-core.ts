@@ -13,6 +13,7 @@ import { adoptConnection } from './packet-writer.js'
 import { neverWaitForDrain, OutboundGate, SlowConsumerError, type InboundGuard } from './edge/index.js'
 import type { ConnectionMeta } from './listeners/types.js'
 import type { Logger } from './logger.js'
+import { isThenable } from './maybe-promise.js'
 import type { MaybePromise } from './plugins/extensions.js'
 import { capQueuedMessages } from './queue-cap.js'
 import { Session } from './session.js'
@@ -24,10 +25,6 @@ export const SINK_TOPIC = '$embedmq/dropped'
 /** Topic prefixes clients may not publish to. */
 const RESERVED_PUBLISH_PREFIXES = ['$SYS/', '$embedmq/']
 const EMPTY = Buffer.alloc(0)
-
-function isThenable<T> (value: MaybePromise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function'
-}
 
 /** Settles a MaybePromise into a callback, turning a throw or rejection into `onError`. */
 function settle<T> (compute: () => MaybePromise<T>, onValue: (value: T) => void, onError: (err: unknown) => void): void {

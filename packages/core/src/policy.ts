@@ -3,20 +3,13 @@ import type { BrokerConfig } from './config/schema.js'
 import { toMessage, type CoreHooks, type PublishVerdict, type RoutedPacket } from './core-hooks.js'
 import { toError } from './errors.js'
 import type { Logger } from './logger.js'
+import { isThenable, then } from './maybe-promise.js'
 import type { BrokerEvents } from './broker-api.js'
 import { runChain, runInterceptors, type Decided, type Intercepted } from './plugins/chain.js'
 import type { AuthenticationResult, AuthorizationResult, Deny, MaybePromise } from './plugins/extensions.js'
 import type { Extensions } from './plugins/host.js'
 import type { AuthorizationAction, Session } from './session.js'
 import type { ConnectInput, Identity, Message, SubscribeRequest } from './types.js'
-
-function isThenable<T> (value: MaybePromise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function'
-}
-
-function then<T, R> (value: MaybePromise<T>, fn: (v: T) => MaybePromise<R>): MaybePromise<R> {
-  return isThenable(value) ? value.then(fn) : fn(value)
-}
 
 const NEXT: AuthorizationResult = { outcome: 'next' }
 const DENIED_DROP: PublishVerdict = Object.freeze({ action: 'drop', reason: 'not authorized' })

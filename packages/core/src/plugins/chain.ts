@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js'
+import { isThenable } from '../maybe-promise.js'
 import { toError } from '../errors.js'
 import type { ClientContext, Message } from '../types.js'
 import type { Deny, InterceptResult, LinkOptions, MaybePromise, PublishInterceptor } from './extensions.js'
@@ -45,10 +46,6 @@ export interface Decided<R> {
 }
 
 type Outcome = { outcome: string }
-
-function isThenable<T> (value: MaybePromise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function'
-}
 
 class LinkTimeout extends Error {}
 
