@@ -5,7 +5,7 @@
  * UTF-8 in a topic, QoS 3, reserved CONNECT flags) keep the rest of the packet
  * well-formed so it gets past the parser and into the broker's handlers.
  */
-import type { Rng } from './prng.js'
+import type { SeededRandom } from '@embedmq/testing'
 import { encodeLength, firstStringOffset, frame, MAX_REMAINING_LENGTH, PacketType, readHeader, stringField } from './wire.js'
 
 export type MutationName =
@@ -35,7 +35,7 @@ const BAD_UTF8: readonly Buffer[] = [
   Buffer.from([0x00])
 ]
 
-type Operator = (rng: Rng, bytes: Buffer, donor: Buffer) => Buffer | undefined
+type Operator = (rng: SeededRandom, bytes: Buffer, donor: Buffer) => Buffer | undefined
 
 /** The packet split into first byte and body, when its header is readable and the body complete. */
 function parts (bytes: Buffer): { first: number, type: number, body: Buffer } | undefined {
@@ -56,7 +56,7 @@ function editString (bytes: Buffer, edit: (content: Buffer) => Buffer, declared?
   return frame(p.first, Buffer.concat([p.body.subarray(0, at), field, p.body.subarray(end)]))
 }
 
-function insertAt (rng: Rng, content: Buffer, extra: Buffer): Buffer {
+function insertAt (rng: SeededRandom, content: Buffer, extra: Buffer): Buffer {
   const i = rng.int(content.length + 1)
   return Buffer.concat([content.subarray(0, i), extra, content.subarray(i)])
 }
@@ -203,7 +203,7 @@ const WEIGHTS: ReadonlyArray<readonly [number, MutationName]> = [
 ]
 
 /** Applies one to three mutations (stacked); operators that don't apply to this packet are retried with another. */
-export function mutate (rng: Rng, bytes: Buffer, donor: Buffer): Mutated {
+export function mutate (rng: SeededRandom, bytes: Buffer, donor: Buffer): Mutated {
   let out = bytes
   const ops: MutationName[] = []
   const wanted = rng.weighted([[7, 1], [2, 2], [1, 3]])

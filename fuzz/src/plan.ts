@@ -5,7 +5,7 @@
  * seed, and saved and replayed byte for byte.
  */
 import { mutate } from './mutate.js'
-import { Rng } from './prng.js'
+import { SeededRandom } from '@embedmq/testing'
 import { connectSeed, packetSeed, qos2Flow, type Seed, type SeedContext } from './seeds.js'
 import type { Transport } from './transport.js'
 
@@ -41,7 +41,7 @@ export interface SessionPlan {
 /** Keeps a session's write count bounded whatever the chunking strategy picked. */
 const MAX_CHUNKS = 2000
 
-function chunking (rng: Rng, sizes: number[]): number[] {
+function chunking (rng: SeededRandom, sizes: number[]): number[] {
   const total = sizes.reduce((a, b) => a + b, 0)
   const strategy = rng.weighted([[35, 'perPacket'], [25, 'coalesced'], [25, 'random'], [10, 'split'], [5, 'bytewise']] as const)
   let chunks: number[]
@@ -76,7 +76,7 @@ function chunking (rng: Rng, sizes: number[]): number[] {
 }
 
 /** Chunks that end exactly where a mutated packet ends get a pause after them, half the time (at most 16). */
-function pausesAfterMutations (rng: Rng, chunks: number[], packets: Buffer[], notes: string[]): number[] {
+function pausesAfterMutations (rng: SeededRandom, chunks: number[], packets: Buffer[], notes: string[]): number[] {
   const mutatedEnds = new Set<number>()
   let offset = 0
   packets.forEach((p, i) => {
@@ -93,7 +93,7 @@ function pausesAfterMutations (rng: Rng, chunks: number[], packets: Buffer[], no
 }
 
 export function planSession (seed: number, transport: Transport): SessionPlan {
-  const rng = new Rng(seed)
+  const rng = new SeededRandom(seed)
   // Per-session mutation rate: most sessions stay mostly valid so they get deep before the broker hangs up.
   const intensity = rng.weighted([[3, 0.05], [3, 0.2], [3, 0.5], [2, 1]])
   const ctx: SeedContext = { ids: [] }

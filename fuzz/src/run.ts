@@ -5,7 +5,7 @@
  * Bounded by packets, time and crashes.
  */
 import { planSession, type SessionPlan } from './plan.js'
-import { deriveSeed, Rng } from './prng.js'
+import { deriveSeed, SeededRandom } from '@embedmq/testing'
 import { healthProblem } from './probe.js'
 import { DEFAULT_SESSION_OPTIONS, runSessions, type SessionOptions, type SessionResult } from './session.js'
 import { Target, type TargetOptions } from './target.js'
@@ -83,7 +83,7 @@ export function planBatch (seed: number, batch: number, size: number, transports
     const sessionSeed = deriveSeed(seed, batch, i)
     const transport: Transport = transports.length === 1
       ? transports[0]!
-      : (new Rng(deriveSeed(sessionSeed, 'transport')).chance(WS_SHARE) && transports.includes('ws')) ? 'ws' : 'tcp'
+      : (new SeededRandom(deriveSeed(sessionSeed, 'transport')).chance(WS_SHARE) && transports.includes('ws')) ? 'ws' : 'tcp'
     return planSession(sessionSeed, transport)
   })
 }

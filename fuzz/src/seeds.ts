@@ -5,7 +5,7 @@
  * subscriptions, retained store), where the interesting state lives.
  */
 import { generate, type IConnectPacket, type Packet, type QoS } from 'mqtt-packet'
-import type { Rng } from './prng.js'
+import type { SeededRandom } from '@embedmq/testing'
 import { readHeader } from './wire.js'
 
 export type SeedKind = 'connect' | 'publish' | 'puback' | 'pubrec' | 'pubrel' | 'pubcomp' | 'subscribe' | 'unsubscribe' | 'pingreq' | 'disconnect'
@@ -41,17 +41,17 @@ export const BAD_FILTERS: readonly string[] = ['a/#/b', 'a#', 'a+/b', '##', '+a'
 /** Client ids: a small pool (so takeovers and persistent sessions recur) plus odd shapes. */
 const CLIENT_IDS: readonly string[] = ['fuzz-a', 'fuzz-b', 'fuzz-c', 'fuzz-d', 'fuzz-e', 'fuzz-f', 'fuzz-g', 'fuzz-h']
 
-export function randomTopic (rng: Rng): string {
+export function randomTopic (rng: SeededRandom): string {
   if (rng.chance(0.04)) return rng.pick(REFUSED_TOPICS)
   return rng.chance(0.8) ? rng.pick(TOPICS) : `${rng.pick(TOPICS)}/${rng.int(8)}`
 }
 
-export function randomFilter (rng: Rng): string {
+export function randomFilter (rng: SeededRandom): string {
   if (rng.chance(0.04)) return rng.pick(BAD_FILTERS)
   return rng.chance(0.75) ? rng.pick(FILTERS) : rng.pick(TOPICS)
 }
 
-function payload (rng: Rng): Buffer {
+function payload (rng: SeededRandom): Buffer {
   return rng.weighted<() => Buffer>([
     [3, () => Buffer.alloc(0)],
     [6, () => Buffer.from(`hello ${rng.int(1000)}`)],
@@ -62,9 +62,9 @@ function payload (rng: Rng): Buffer {
   ])()
 }
 
-const qos = (rng: Rng): QoS => rng.pick([0, 1, 2] as const)
+const qos = (rng: SeededRandom): QoS => rng.pick([0, 1, 2] as const)
 
-function messageId (rng: Rng, used: number[]): number {
+function messageId (rng: SeededRandom, used: number[]): number {
   if (used.length > 0 && rng.chance(0.6)) return rng.pick(used)
   // 0 is not a valid packet identifier (MQTT-2.3.1-1) but generate() writes it; the broker must cope.
   return rng.weighted([[1, 0], [1, 65535], [8, rng.range(1, 65535)]])
@@ -80,7 +80,7 @@ export interface SeedContext {
  * or odd client ids. Flag combinations mqtt-packet refuses to build (empty id
  * with clean 0, password without username) are made by flipping flag bits.
  */
-export function connectSeed (rng: Rng): Buffer {
+export function connectSeed (rng: SeededRandom): Buffer {
   const idChoice = rng.int(10)
   const clientId = idChoice < 5
     ? rng.pick(CLIENT_IDS)
@@ -111,7 +111,7 @@ export function connectSeed (rng: Rng): Buffer {
   return bytes
 }
 
-function build (kind: SeedKind, rng: Rng, ctx: SeedContext): Packet {
+function build (kind: SeedKind, rng: SeededRandom, ctx: SeedContext): Packet {
   switch (kind) {
     case 'connect':
       throw new Error('CONNECT seeds come from connectSeed()')
@@ -165,13 +165,13 @@ const KIND_WEIGHTS: ReadonlyArray<readonly [number, SeedKind]> = [
 ]
 
 /** One valid packet of a random kind (a CONNECT among them, for the second-CONNECT case). */
-export function packetSeed (rng: Rng, ctx: SeedContext): Seed {
+export function packetSeed (rng: SeededRandom, ctx: SeedContext): Seed {
   const kind = rng.weighted(KIND_WEIGHTS)
   return { kind, bytes: kind === 'connect' ? connectSeed(rng) : generate(build(kind, rng, ctx)) }
 }
 
 /** A QoS 2 exchange as a well-behaved client runs it (PUBLISH then PUBREL), so stateful paths are reached too. */
-export function qos2Flow (rng: Rng, ctx: SeedContext): Seed[] {
+export function qos2Flow (rng: SeededRandom, ctx: SeedContext): Seed[] {
   const id = rng.range(1, 65535)
   ctx.ids.push(id)
   const publish = generate({ cmd: 'publish', topic: randomTopic(rng), payload: payload(rng), qos: 2, retain: rng.chance(0.1), dup: false, messageId: id })

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { loadCases, REGRESSIONS_DIR } from '../src/corpus.js'
-import { dateSeed } from '../src/prng.js'
+import { dateSeed } from '@embedmq/testing'
 import { healthProblem } from '../src/probe.js'
 import { fuzz, type RunStats } from '../src/run.js'
 import { replayCase } from '../src/triage.js'

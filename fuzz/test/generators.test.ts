@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { parser, type Packet } from 'mqtt-packet'
 import { mutate } from '../src/mutate.js'
 import { planSession } from '../src/plan.js'
-import { deriveSeed, Rng } from '../src/prng.js'
+import { deriveSeed, SeededRandom } from '@embedmq/testing'
 import { packetSeed, qos2Flow, type SeedContext } from '../src/seeds.js'
 import { encodeLength, MAX_REMAINING_LENGTH, readHeader } from '../src/wire.js'
 
@@ -41,7 +41,7 @@ describe('fuzz generators', () => {
   })
 
   it('start from valid MQTT: every non-CONNECT seed parses as the packet it claims to be', () => {
-    const rng = new Rng(99)
+    const rng = new SeededRandom(99)
     const ctx: SeedContext = { ids: [] }
     for (let i = 0; i < 500; i++) {
       const seeds = i % 10 === 0 ? qos2Flow(rng, ctx) : [packetSeed(rng, ctx)]
@@ -56,7 +56,7 @@ describe('fuzz generators', () => {
   })
 
   it('mutate: never an empty packet, and most mutations change the bytes', () => {
-    const rng = new Rng(5)
+    const rng = new SeededRandom(5)
     const ctx: SeedContext = { ids: [] }
     let changed = 0
     for (let i = 0; i < 1000; i++) {

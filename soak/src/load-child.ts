@@ -18,7 +18,7 @@ import {
   emptyDeliveryByQos, errorMessage, hasType,
   type IntervalStats, type LoadChildMessage, type LoadCommand, type LoadResult, type StreamFinal
 } from './protocol.js'
-import { Rng } from './rng.js'
+import { SeededRandom } from '@embedmq/testing'
 import { LOOP_RESOLUTION_MS, loopDelayMs } from './stats.js'
 
 const PACE_MS = 20
@@ -48,7 +48,7 @@ class Generator {
   cpuAt = performance.now()
 
   constructor (readonly plan: LoadPlan) {
-    const rng = new Rng(plan.seed)
+    const rng = new SeededRandom(plan.seed)
     const c = this.counters
     this.publishers = plan.publishers.map(s => new Publisher(s, plan, c))
     this.subscribers = plan.subscribers.map(s => new Subscriber(s, plan, c))

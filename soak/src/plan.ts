@@ -3,7 +3,7 @@
  * the seed, then hands each generator process its share. Every client is
  * described here, so a generator needs no randomness of its own for "who".
  */
-import { Rng } from './rng.js'
+import { SeededRandom } from '@embedmq/testing'
 
 export type Transport = 'tcp' | 'ws'
 export type QoS = 0 | 1 | 2
@@ -133,7 +133,7 @@ const pad = (i: number): string => String(i).padStart(3, '0')
  * generators must keep up with what they receive, or they become the slow
  * clients themselves (with 200 clients: ~3 deliveries per publish in all).
  */
-function filterOf (kind: number, rng: Rng, pubs: readonly PublisherSpec[]): string {
+function filterOf (kind: number, rng: SeededRandom, pubs: readonly PublisherSpec[]): string {
   const pub = rng.pick(pubs)
   const [, group, name, q] = pub.topic.split('/')
   switch (kind % 3) {
@@ -144,7 +144,7 @@ function filterOf (kind: number, rng: Rng, pubs: readonly PublisherSpec[]): stri
 }
 
 export function buildPlans (options: MixOptions, urls: Record<Transport, string>, maxOutstanding = 100): LoadPlan[] {
-  const rng = new Rng(options.seed)
+  const rng = new SeededRandom(options.seed)
   const mix = mixFor(options.clients, options.skip)
   const g = options.generators
   const plans: LoadPlan[] = Array.from({ length: g }, (_, generator) => ({
@@ -163,7 +163,7 @@ export function buildPlans (options: MixOptions, urls: Record<Transport, string>
       topic: `soak/${GROUPS[i % GROUPS.length] ?? 'a'}/${name}/q${qos}`,
       qos,
       ratePerSec: options.rate / mix.publishers,
-      payloadBytes: rng.int(48, 400)
+      payloadBytes: rng.range(48, 400)
     }
     publishers.push(spec)
     planFor(i).publishers.push(spec)

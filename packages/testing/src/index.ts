@@ -12,4 +12,5 @@ export { describeAuthenticatorContract, type AuthenticatorContract, type Credent
 export { describeAuthorizerContract, type AuthorizerContract, type TestIdentity } from './contracts/authorizer.js'
 export { tempDirs, type TempDirs } from './temp-dirs.js'
 export { makeTestPki, type TestPki } from './pki.js'
+export { dateSeed, deriveSeed, SeededRandom } from './seeded-random.js'
 export { CHROMIUM_ARGS, CHROMIUM_EXECUTABLE, requireChromium, testArtifactPath } from './browser.js'

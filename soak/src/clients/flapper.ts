@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt'
 import type { FlapperSpec, LoadPlan } from '../plan.js'
-import type { Rng } from '../rng.js'
+import type { SeededRandom } from '@embedmq/testing'
 import { connectClient, connected, endClient } from './connect.js'
 import type { Counters } from './counters.js'
 
@@ -20,7 +20,7 @@ export class Flapper {
   cycles = 0
   willsExpected = 0
 
-  constructor (readonly spec: FlapperSpec, private readonly plan: LoadPlan, private readonly counters: Counters, private readonly rng: Rng) {}
+  constructor (readonly spec: FlapperSpec, private readonly plan: LoadPlan, private readonly counters: Counters, private readonly rng: SeededRandom) {}
 
   start (): void {
     this.#running = true

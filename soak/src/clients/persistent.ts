@@ -1,6 +1,6 @@
 import { Store, type MqttClient } from 'mqtt'
 import type { LoadPlan, PersistentSpec } from '../plan.js'
-import type { Rng } from '../rng.js'
+import type { SeededRandom } from '@embedmq/testing'
 import { connectClient, connected, endClient } from './connect.js'
 import type { Counters } from './counters.js'
 import { decode } from './payload.js'
@@ -28,7 +28,7 @@ export class PersistentSession {
   cycles = 0
   sessionsLost = 0
 
-  constructor (readonly spec: PersistentSpec, private readonly plan: LoadPlan, private readonly counters: Counters, private readonly rng: Rng) {
+  constructor (readonly spec: PersistentSpec, private readonly plan: LoadPlan, private readonly counters: Counters, private readonly rng: SeededRandom) {
     this.receipts = new Receipts(spec.id, spec.filter, spec.qos, 'persistent')
   }
 

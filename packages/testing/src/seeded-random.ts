@@ -1,10 +1,10 @@
 /**
- * A small seeded PRNG (mulberry32). Every input the fuzzer sends is derived
- * from a seed through this, so a run is reproducible on any machine and a
- * finding can be replayed from its seed alone. Not cryptographic; it does not
- * need to be.
+ * A small seeded PRNG (mulberry32), for test tools that must replay exactly
+ * from a seed: the fuzzer (every input derives from its seed, so a finding
+ * replays from the seed alone) and the soak run (`--seed` reproduces the same
+ * mix). Not cryptographic; it does not need to be.
  */
-export class Rng {
+export class SeededRandom {
   #state: number
 
   constructor (readonly seed: number) {
@@ -33,6 +33,11 @@ export class Rng {
   /** An integer in [lo, hi], both included. */
   range (lo: number, hi: number): number {
     return lo + this.int(hi - lo + 1)
+  }
+
+  /** A float in [min, max). */
+  between (min: number, max: number): number {
+    return min + this.next() * (max - min)
   }
 
   chance (p: number): boolean {
@@ -66,6 +71,16 @@ export class Rng {
   skewed (max: number): number {
     const r = this.next()
     return Math.floor(r * r * r * (max + 1))
+  }
+
+  /**
+   * An independent stream named by `label`, seeded from this one's current
+   * state, so adding a client does not reshuffle the others' streams.
+   */
+  fork (label: string): SeededRandom {
+    let h = this.#state ^ 0x9E3779B9
+    for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193)
+    return new SeededRandom(h >>> 0)
   }
 }
 
